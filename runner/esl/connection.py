@@ -27,6 +27,7 @@ import anyio
 import anyio.abc
 
 from runner.esl import commands
+from runner.esl._groups import unwrap_single
 from runner.esl.buffer import EventBuffer, OverflowPolicy
 from runner.esl.codec import Parser
 from runner.esl.errors import (
@@ -100,6 +101,7 @@ class Connection:
         name: str = "esl",
         command_timeout: float | None = 60.0,
         subscribers: list[EventBuffer] | None = None,
+        owns_subscribers: bool = True,
     ) -> None:
         self.name = name
         self.command_timeout = command_timeout
@@ -110,6 +112,8 @@ class Connection:
         self._apps: dict[str, _Waiter] = {}
         self._send_lock = anyio.Lock()
         self._subscribers: list[EventBuffer] = subscribers if subscribers is not None else []
+        # False when the buffers outlive this connection (a reconnecting client's).
+        self._owns_subscribers = owns_subscribers
         self._log_buffer: deque[LogData] = deque(maxlen=1000)
         self._greeting = anyio.Event()
         self._closed = anyio.Event()
@@ -220,8 +224,9 @@ class Connection:
             waiters.clear()
         self._greeting.set()
         self._closed.set()
-        for subscriber in self._subscribers:
-            subscriber.close(None if self._closing else error)
+        if self._owns_subscribers:
+            for subscriber in self._subscribers:
+                subscriber.close(None if self._closing else error)
 
     # -- commands ------------------------------------------------------------------------------
     async def _write(self, data: bytes) -> None:
@@ -306,35 +311,25 @@ class Connection:
         """`bgapi <command>`: the body of its BACKGROUND_JOB event.
 
         We choose the Job-UUID (FreeSWITCH honours it) and register for its event
-        before sending, so the result is matched however the stream interleaves. The
-        connection must receive BACKGROUND_JOB events: call `ensure_background_jobs()`
-        (InboundConnection does) or subscribe to them or ALL.
+        before sending, so the result is matched however the stream interleaves.
+        BACKGROUND_JOB events must reach this connection: `ensure_background_jobs()`
+        (InboundConnection calls it) subscribes when needed.
         """
         job = await self.bgapi_start(command, job_uuid=job_uuid, timeout=timeout)
-        return await self.bgapi_result(job, timeout=timeout)
+        return await job.result(timeout=timeout)
 
     async def bgapi_start(
         self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
-    ) -> str:
-        """Send `bgapi` and return its Job-UUID once FreeSWITCH accepted it."""
-        await self.ensure_background_jobs()
-        job = job_uuid or str(uuidlib.uuid4())
-        waiter = _Waiter(f"bgapi {command}")
-        self._jobs[job] = waiter
+    ) -> BackgroundJob:
+        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
+        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()))
+        self._jobs[job.uuid] = job._waiter
         try:
-            await self.command(commands.bgapi(command, job), timeout=timeout)
+            await self.command(commands.bgapi(command, job.uuid), timeout=timeout)
         except BaseException:
-            self._jobs.pop(job, None)
+            self._jobs.pop(job.uuid, None)
             raise
         return job
-
-    async def bgapi_result(self, job_uuid: str, *, timeout: Timeout = UNSET) -> str:
-        """Wait for the BACKGROUND_JOB of a job started by `bgapi_start`."""
-        waiter = self._jobs.get(job_uuid)
-        if waiter is None:
-            raise EslError(f"{self.name}: no pending bgapi job {job_uuid}")
-        event = await self._wait_event(waiter, self._deadline(timeout), self._jobs, job_uuid)
-        return event.body or ""
 
     async def _wait_event(
         self, waiter: _Waiter, deadline: float, table: dict[str, _Waiter], key: str
@@ -356,17 +351,22 @@ class Connection:
         return waiter.result
 
     # -- subscriptions -------------------------------------------------------------------------
-    async def ensure_background_jobs(self) -> None:
+    async def ensure_background_jobs(self) -> list[bytes]:
         """Make sure BACKGROUND_JOB events reach this connection (for `bgapi`).
 
         Subscribes to BACKGROUND_JOB in the current format unless ALL or it is already
         subscribed, and, when filters are set, adds `filter Event-Name BACKGROUND_JOB`
-        (filters are OR'ed, so this only lets job results through as well).
+        (filters are OR'ed, so this only lets job results through as well). Returns
+        the commands it sent.
         """
+        sent: list[bytes] = []
         if not ({"ALL", "BACKGROUND_JOB"} & self._subscribed):
             await self.subscribe(["BACKGROUND_JOB"], self.events_format)
+            sent.append(commands.event(["BACKGROUND_JOB"], self.events_format))
         if self._filters and ("Event-Name", "BACKGROUND_JOB") not in self._filters:
             await self.filter("Event-Name", "BACKGROUND_JOB")
+            sent.append(commands.filter("Event-Name", "BACKGROUND_JOB"))
+        return sent
 
     async def subscribe(
         self, names: Iterable[str] = ("ALL",), format: EventFormat = "plain"
@@ -535,16 +535,43 @@ class Connection:
         raise self.close_reason or EslConnectionClosed(f"{self.name}: closed before greeting")
 
 
+class BackgroundJob:
+    """A `bgapi` FreeSWITCH accepted: `await job.result()` gives its output."""
+
+    __slots__ = ("_conn", "_waiter", "command", "uuid")
+
+    def __init__(self, conn: Connection, command: str, uuid: str) -> None:
+        self._conn = conn
+        self.command = command
+        self.uuid = uuid
+        self._waiter = _Waiter(f"bgapi {command}")
+
+    @property
+    def done(self) -> bool:
+        return self._waiter.done.is_set()
+
+    async def event(self, *, timeout: Timeout = UNSET) -> Event:
+        """The BACKGROUND_JOB event (headers and body) of this job."""
+        conn = self._conn
+        return await conn._wait_event(self._waiter, conn._deadline(timeout), conn._jobs, self.uuid)
+
+    async def result(self, *, timeout: Timeout = UNSET) -> str:
+        """The job's output: the body of its BACKGROUND_JOB event."""
+        event = await self.event(timeout=timeout)
+        return event.body or ""
+
+
 @asynccontextmanager
 async def open_connection(
     stream: anyio.abc.ByteStream, *, name: str = "esl", command_timeout: float | None = 60.0
 ) -> AsyncIterator[Connection]:
     """Run a `Connection`'s reader for the duration of the block; close it after."""
     conn = Connection(stream, name=name, command_timeout=command_timeout)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(conn.run_reader)
-        try:
-            yield conn
-        finally:
-            await conn.aclose()
-            tg.cancel_scope.cancel()
+    with unwrap_single():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(conn.run_reader)
+            try:
+                yield conn
+            finally:
+                await conn.aclose()
+                tg.cancel_scope.cancel()
