@@ -30,6 +30,9 @@ MAX_BODY_SIZE = 16 * 1024 * 1024
 
 _CONTENT_LENGTH = b"Content-Length: "
 _CONTENT_TYPE_EVENT = b"Content-Type: text/event-"
+# The two shapes every reply takes (captures a2_auth_api, d2_misc_commands).
+_REPLY = b"Content-Type: command/reply\nReply-Text: "
+_API = b"Content-Type: api/response\nContent-Length: "
 
 
 def _text(raw: bytes) -> str:
@@ -107,6 +110,10 @@ def decode_outer_headers(block: bytes) -> dict[str, str]:
 
 
 def _content_length(raw: str | bytes, max_body_size: int) -> int:
+    if type(raw) is bytes and raw.isdigit():  # the usual case: plain ASCII digits
+        length = int(raw)
+        if length <= max_body_size:
+            return length
     value = raw.strip() if isinstance(raw, str) else raw.strip().decode("ascii", "replace")
     if not value.isdigit() or not value.isascii():
         raise EslProtocolError(f"invalid Content-Length {value!r}")
@@ -190,9 +197,44 @@ class Parser:
                         out.append(decoder(buf[head_end + 2 : end]))
                         pos = end
                         continue
+            if startswith(_REPLY, pos):
+                line_end = find(b"\n", pos + 41)
+                if (
+                    line_end == head_end
+                    and buf[pos + 40] != 37  # not the %-encoded connect reply
+                    and buf[line_end - 1] != 13
+                ):
+                    text = buf[pos + 40 : line_end].decode("utf-8", "surrogateescape")
+                    out.append(
+                        CommandReply(
+                            headers={"Content-Type": "command/reply", "Reply-Text": text},
+                            reply_text=text,
+                        )
+                    )
+                    pos = head_end + 2
+                    continue
+            elif startswith(_API, pos):
+                line_end = find(b"\n", pos + 43)
+                if line_end == head_end:
+                    length = _content_length(buf[pos + 43 : line_end], self.max_body_size)
+                    end = head_end + 2 + length
+                    if end > size:
+                        self._need = end - pos
+                        break
+                    out.append(
+                        ApiResponse(
+                            headers={
+                                "Content-Type": "api/response",
+                                "Content-Length": str(length),
+                            },
+                            body=buf[head_end + 2 : end].decode("utf-8", "surrogateescape"),
+                        )
+                    )
+                    pos = end
+                    continue
             headers = decode_outer_headers(buf[pos:head_end])
-            raw_length = headers.get("Content-Length")
-            length = 0 if raw_length is None else _content_length(raw_length, self.max_body_size)
+            declared = headers.get("Content-Length")
+            length = 0 if declared is None else _content_length(declared, self.max_body_size)
             end = head_end + 2 + length
             if end > size:
                 self._need = end - pos

@@ -9,14 +9,18 @@ A single reader task feeds the sans-I/O `Parser` and dispatches what it yields:
   Application-UUID; then every event goes to each subscriber's bounded `EventBuffer`.
 
 The reader never waits on a consumer: buffers take events without blocking and apply
-their overflow policy. A command's caller may give up (timeout, cancellation) without
-desynchronizing the stream: its slot stays in line and its late reply is discarded.
+their overflow policy. Commands are queued, in order, for a single writer task, so a
+caller that is cancelled can never leave half a command on the wire. A caller may give
+up (timeout, cancellation) without desynchronizing the stream: its slot stays in line
+and its late reply is discarded. Deadlines are kept by one keeper task per connection,
+not by a cancel scope per call, which keeps an `api` round trip cheap.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
@@ -61,21 +65,34 @@ UNSET: Final = _Unset()
 Timeout = float | None | _Unset
 
 READ_SIZE = 256 * 1024
-# Shielded writes and the goodbye (`exit`) on close are bounded by this.
+# The goodbye (`exit`) on close is bounded by this.
 CLOSE_TIMEOUT = 2.0
+# How often the deadline keeper looks at pending commands while there are any.
+DEADLINE_TICK = 0.05
 
 
 class _Waiter:
     """One outstanding answer: a command's reply, a job's event, an app's completion."""
 
-    __slots__ = ("abandoned", "done", "error", "result", "what")
+    __slots__ = ("_what", "abandoned", "deadline", "done", "error", "result", "timeout")
 
-    def __init__(self, what: str) -> None:
-        self.what = what
+    def __init__(self, what: str | bytes, timeout: float = math.inf) -> None:
+        self._what = what
         self.done = anyio.Event()
         self.result: Reply | Event | None = None
         self.error: BaseException | None = None
         self.abandoned = False
+        self.timeout = timeout
+        # time.monotonic is the clock anyio's asyncio backend uses; the keeper uses it too.
+        self.deadline = time.monotonic() + timeout
+
+    @property
+    def what(self) -> str:
+        """The command's first line, for messages (computed only when one is needed)."""
+        what = self._what
+        if isinstance(what, bytes):
+            return what.split(b"\n", 1)[0].decode(errors="replace")
+        return what
 
     def resolve(self, result: Reply | Event) -> None:
         self.result = result
@@ -110,7 +127,9 @@ class Connection:
         self._replies: deque[_Waiter] = deque()
         self._jobs: dict[str, _Waiter] = {}
         self._apps: dict[str, _Waiter] = {}
-        self._send_lock = anyio.Lock()
+        self._outgoing: list[bytes] = []
+        self._writer_wake: anyio.Event | None = None
+        self._keeper_wake: anyio.Event | None = None
         self._subscribers: list[EventBuffer] = subscribers if subscribers is not None else []
         # False when the buffers outlive this connection (a reconnecting client's).
         self._owns_subscribers = owns_subscribers
@@ -137,9 +156,26 @@ class Connection:
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
-    # -- the reader ----------------------------------------------------------------------------
-    async def run_reader(self) -> None:
-        """Read until the stream ends; never raises (errors end up in `close_reason`)."""
+    # -- the tasks -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection until it ends: reader, writer and deadline keeper.
+
+        Never raises for connection trouble: it ends up in `close_reason`, and pending
+        calls fail with it.
+        """
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._write_loop)
+                tg.start_soon(self._keep_deadlines)
+                await self._read_loop()
+                tg.cancel_scope.cancel()
+        finally:
+            if not self._closed.is_set():  # cancelled from outside
+                self._finish(EslConnectionClosed(f"{self.name}: connection closed"))
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _read_loop(self) -> None:
         receive = self._stream.receive
         feed = self._parser.feed
         try:
@@ -162,11 +198,45 @@ class Connection:
             self._finish(exc)
         else:
             self._finish(None)
-        finally:
-            if not self._closed.is_set():  # cancelled
-                self._finish(EslConnectionClosed(f"{self.name}: connection closed"))
+
+    async def _write_loop(self) -> None:
+        outgoing = self._outgoing
+        send = self._stream.send
+        try:
+            while True:
+                if not outgoing:
+                    wake = self._writer_wake = anyio.Event()
+                    await wake.wait()
+                    continue
+                data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
+                outgoing.clear()
+                await send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            self._finish(EslConnectionClosed(f"{self.name}: write failed ({exc or 'closed'})"))
             with anyio.CancelScope(shield=True):
                 await self._stream.aclose()
+
+    async def _keep_deadlines(self) -> None:
+        """Fail waiters whose deadline passed; sleeps while nothing is pending."""
+        while True:
+            if not (self._replies or self._jobs or self._apps):
+                wake = self._keeper_wake = anyio.Event()
+                await wake.wait()
+                continue
+            await anyio.sleep(DEADLINE_TICK)
+            now = time.monotonic()
+            for waiter in self._replies:
+                if waiter.deadline <= now and not waiter.done.is_set():
+                    waiter.abandoned = True  # stays in line: its late reply is dropped
+                    waiter.fail(self._timeout_error(waiter, "no reply to"))
+            for table in (self._jobs, self._apps):
+                for key, waiter in list(table.items()):
+                    if waiter.deadline <= now:
+                        del table[key]
+                        waiter.fail(self._timeout_error(waiter, "no completion of"))
+
+    def _timeout_error(self, waiter: _Waiter, what: str) -> EslTimeoutError:
+        return EslTimeoutError(f"{self.name}: {what} {waiter.what!r} within {waiter.timeout:g} s")
 
     def _on_event(self, event: Event) -> None:
         name = event.get("Event-Name")
@@ -229,16 +299,6 @@ class Connection:
                 subscriber.close(None if self._closing else error)
 
     # -- commands ------------------------------------------------------------------------------
-    async def _write(self, data: bytes) -> None:
-        # A write cut in half would corrupt the stream for every later command: shield it,
-        # but bound it, in case the peer stopped reading.
-        with anyio.CancelScope(shield=True):
-            with anyio.move_on_after(max(CLOSE_TIMEOUT, self.command_timeout or 0)) as scope:
-                await self._stream.send(data)
-            if scope.cancelled_caught:
-                await self._stream.aclose()
-                raise EslConnectionClosed(f"{self.name}: FreeSWITCH stopped reading")
-
     def _check_open(self) -> None:
         if self._closed.is_set() or self._closing:
             reason = self.close_reason
@@ -246,34 +306,33 @@ class Connection:
                 f"{self.name}: connection is closed" + (f" ({reason})" if reason else "")
             )
 
-    def _deadline(self, timeout: Timeout) -> float:
+    def _timeout(self, timeout: Timeout) -> float:
         value = self.command_timeout if isinstance(timeout, _Unset) else timeout
         return math.inf if value is None else value
 
+    def _enqueue(self, data: bytes, waiter: _Waiter) -> None:
+        """Queue a command and its reply slot together: the wire order is the slot order."""
+        self._check_open()
+        self._replies.append(waiter)
+        self._outgoing.append(data)
+        wake = self._writer_wake
+        if wake is not None:
+            self._writer_wake = None
+            wake.set()
+        self._wake_keeper()
+
+    def _wake_keeper(self) -> None:
+        wake = self._keeper_wake
+        if wake is not None:
+            self._keeper_wake = None
+            wake.set()
+
     async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
         """Send one serialized command and return its reply (not checked for -ERR)."""
-        self._check_open()
-        waiter = _Waiter(what or data.split(b"\n", 1)[0].decode(errors="replace"))
-        deadline = self._deadline(timeout)
-        async with self._send_lock:
-            self._check_open()
-            self._replies.append(waiter)
-            try:
-                await self._write(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                waiter.abandoned = True
-                raise EslConnectionClosed(f"{self.name}: {exc or 'connection lost'}") from None
-        return await self._wait(waiter, deadline)
-
-    async def _wait(self, waiter: _Waiter, deadline: float) -> Reply:
+        waiter = _Waiter(what or data, self._timeout(timeout))
+        self._enqueue(data, waiter)
         try:
-            with anyio.fail_after(deadline):
-                await waiter.done.wait()
-        except TimeoutError:
-            waiter.abandoned = True
-            raise EslTimeoutError(
-                f"{self.name}: no reply to {waiter.what!r} within {deadline:g} s"
-            ) from None
+            await waiter.done.wait()
         except BaseException:
             waiter.abandoned = True
             raise
@@ -316,13 +375,13 @@ class Connection:
         (InboundConnection calls it) subscribes when needed.
         """
         job = await self.bgapi_start(command, job_uuid=job_uuid, timeout=timeout)
-        return await job.result(timeout=timeout)
+        return await job.result()
 
     async def bgapi_start(
         self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
     ) -> BackgroundJob:
         """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
-        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()))
+        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout))
         self._jobs[job.uuid] = job._waiter
         try:
             await self.command(commands.bgapi(command, job.uuid), timeout=timeout)
@@ -331,17 +390,9 @@ class Connection:
             raise
         return job
 
-    async def _wait_event(
-        self, waiter: _Waiter, deadline: float, table: dict[str, _Waiter], key: str
-    ) -> Event:
+    async def _wait_event(self, waiter: _Waiter, table: dict[str, _Waiter], key: str) -> Event:
         try:
-            with anyio.fail_after(deadline):
-                await waiter.done.wait()
-        except TimeoutError:
-            table.pop(key, None)
-            raise EslTimeoutError(
-                f"{self.name}: {waiter.what!r} did not complete within {deadline:g} s"
-            ) from None
+            await waiter.done.wait()
         except BaseException:
             table.pop(key, None)
             raise
@@ -492,14 +543,14 @@ class Connection:
         if not wait:
             await self.command(data, timeout=timeout)
             return None
-        waiter = _Waiter(f"execute {app}")
+        waiter = _Waiter(f"execute {app}", self._timeout(timeout))
         self._apps[app_uuid] = waiter
         try:
             await self.command(data, timeout=timeout)
         except BaseException:
             self._apps.pop(app_uuid, None)
             raise
-        return await self._wait_event(waiter, self._deadline(timeout), self._apps, app_uuid)
+        return await self._wait_event(waiter, self._apps, app_uuid)
 
     async def hangup(
         self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
@@ -540,24 +591,26 @@ class BackgroundJob:
 
     __slots__ = ("_conn", "_waiter", "command", "uuid")
 
-    def __init__(self, conn: Connection, command: str, uuid: str) -> None:
+    def __init__(self, conn: Connection, command: str, uuid: str, timeout: float) -> None:
         self._conn = conn
         self.command = command
         self.uuid = uuid
-        self._waiter = _Waiter(f"bgapi {command}")
+        self._waiter = _Waiter(f"bgapi {command}", timeout)
 
     @property
     def done(self) -> bool:
         return self._waiter.done.is_set()
 
-    async def event(self, *, timeout: Timeout = UNSET) -> Event:
+    async def event(self) -> Event:
         """The BACKGROUND_JOB event (headers and body) of this job."""
-        conn = self._conn
-        return await conn._wait_event(self._waiter, conn._deadline(timeout), conn._jobs, self.uuid)
+        return await self._conn._wait_event(self._waiter, self._conn._jobs, self.uuid)
 
-    async def result(self, *, timeout: Timeout = UNSET) -> str:
-        """The job's output: the body of its BACKGROUND_JOB event."""
-        event = await self.event(timeout=timeout)
+    async def result(self) -> str:
+        """The job's output: the body of its BACKGROUND_JOB event.
+
+        The wait is bounded by the timeout given to `bgapi_start` (counted from then).
+        """
+        event = await self.event()
         return event.body or ""
 
 
@@ -569,7 +622,7 @@ async def open_connection(
     conn = Connection(stream, name=name, command_timeout=command_timeout)
     with unwrap_single():
         async with anyio.create_task_group() as tg:
-            tg.start_soon(conn.run_reader)
+            tg.start_soon(conn.run)
             try:
                 yield conn
             finally:

@@ -40,42 +40,48 @@ def _json_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
+        if value and all(isinstance(v, tuple) for v in value):
+            # A nested object (decoded as pairs): keep it as JSON text.
+            return json.dumps(dict(value), ensure_ascii=False)
         # An array header serializes as a JSON array in json events (switch_event.c).
         return ARRAY_PREFIX + ARRAY_SEPARATOR.join(_json_text(v) for v in value)
     if value is None:
         return ""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-def _keep_pairs(pairs: list[tuple[str, object]]) -> list[tuple[str, object]]:
-    return pairs
+# Objects decode to lists of (key, value) pairs: `dict(pairs)` is C-level and, unlike
+# json.loads, shows repeated keys (real CHANNEL_* events repeat e.g. Hangup-Cause).
+_PAIRS_DECODER = json.JSONDecoder(object_pairs_hook=list)
 
 
 def decode_json_event(body: bytes) -> Event:
     """`text/event-json`: one JSON object, values as they are, the body under `_body`."""
+    text = body.decode("utf-8", "surrogateescape")
     try:
-        obj = json.loads(body)
+        pairs = _PAIRS_DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise EslProtocolError(f"event-json: body is not JSON ({exc})") from None
-    if type(obj) is not dict:
+    if not text.lstrip().startswith("{"):
         raise EslProtocolError("event-json: body is not a JSON object")
-    # FreeSWITCH writes compact JSON: one '":' per key, and quotes inside strings are
-    # escaped, so an equal count proves that no key repeats. Otherwise parse again,
-    # keeping every pair (real CHANNEL_* events repeat e.g. Hangup-Cause).
-    if body.count(b'":') != len(obj):
-        raw_pairs = json.loads(body, object_pairs_hook=_keep_pairs)
+    headers: dict[str, object] = dict(pairs)
+    if len(headers) != len(pairs):
         text_body: str | None = None
-        pairs: list[tuple[str, str]] = []
-        for key, value in raw_pairs:
+        kept: list[tuple[str, str]] = []
+        for key, value in pairs:
             if key == "_body":
                 text_body = _json_text(value)
             else:
-                pairs.append((key, _json_text(value)))
-        return Event.from_decoded(pairs, text_body, "json")
-    raw_body = obj.pop("_body", None)
-    if not all(type(v) is str for v in obj.values()):
-        obj = {k: _json_text(v) for k, v in obj.items()}
-    return Event.from_dict(obj, None if raw_body is None else _json_text(raw_body), "json")
+                kept.append((key, _json_text(value)))
+        return Event.from_decoded(kept, text_body, "json")
+    raw_body = headers.pop("_body", None)
+    if headers and set(map(type, headers.values())) != {str}:
+        headers = {k: _json_text(v) for k, v in headers.items()}
+    return Event.from_dict(
+        headers,  # type: ignore[arg-type]  # every value is a str now
+        None if raw_body is None else _json_text(raw_body),
+        "json",
+    )
 
 
 def decode_xml_event(body: bytes) -> Event:

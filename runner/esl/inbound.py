@@ -87,7 +87,7 @@ async def _open(
         subscribers=subscribers,
         owns_subscribers=owns_subscribers,
     )
-    tg.start_soon(conn.run_reader)
+    tg.start_soon(conn.run)
     try:
         with anyio.fail_after(timeout):
             greeting = await conn.wait_greeting()

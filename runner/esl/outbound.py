@@ -174,7 +174,7 @@ class OutboundServer:
             stream, name=f"outbound {address}", command_timeout=self.command_timeout
         )
         async with anyio.create_task_group() as tg:
-            tg.start_soon(conn.run_reader)
+            tg.start_soon(conn.run)
             try:
                 try:
                     await conn.connect(timeout=self.connect_timeout)
