@@ -6,11 +6,13 @@ failure (one clear line on stderr), 2 usage error.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from runner import __version__
+from runner.esl.cli import esl_app, join_filter_args
 
 app = typer.Typer(
     name="eslflow",
@@ -39,6 +41,10 @@ def _root(
     """Declarative call flows for FreeSWITCH over the Event Socket."""
 
 
+# -- eslflow esl ... -------------------------------------------------------------------
+app.add_typer(esl_app)
+
+
 @app.command()
 def demo() -> None:
     """Run the example flows against the embedded FreeSWITCH simulator."""
@@ -46,4 +52,4 @@ def demo() -> None:
 
 
 def main() -> None:
-    app()
+    app(args=join_filter_args(sys.argv[1:]), prog_name="eslflow")
