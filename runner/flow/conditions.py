@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    PlainSerializer,
     PlainValidator,
     Tag,
     ValidationInfo,
@@ -165,7 +166,7 @@ class ExistsCondition(Model):
     """`field` + `exists`: the event carries the header (even empty), or does not."""
 
     field: HeaderName = Field(description="The event header that must (not) be present.")
-    exists: bool = Field(default=True, description="true: the header is present; false: absent.")
+    exists: bool = Field(description="true: the header is present; false: absent.")
 
     def holds(self, env: _Env) -> _Outcome:
         return (header(env.headers, self.field) is not None) == self.exists, None
@@ -223,6 +224,7 @@ _SPEC_PARSERS: Final[dict[str, Callable[[str], Ranges]]] = {
 
 _Spec = Annotated[
     Ranges | None,
+    PlainSerializer(lambda ranges: None if ranges is None else [list(s) for s in ranges.spans]),
     WithJsonSchema(
         {
             "anyOf": [
@@ -279,6 +281,7 @@ class TimeSpec(Model):
     tz: Annotated[
         zoneinfo.ZoneInfo | None,
         PlainValidator(_zone),
+        PlainSerializer(lambda zone: None if zone is None else zone.key),
         WithJsonSchema({"type": "string"}),
     ] = Field(
         default=None,

@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     GetJsonSchemaHandler,
+    PlainSerializer,
     PlainValidator,
     WithJsonSchema,
 )
@@ -119,9 +120,14 @@ def template_value(value: object) -> Template:
         raise invalid(str(exc), offset=exc.offset) from None
 
 
+def _source(value: Template | Expression) -> str:
+    return value.source
+
+
 TemplateStr = Annotated[
     Template,
     PlainValidator(template_value),
+    PlainSerializer(_source),
     WithJsonSchema(
         {
             "type": ["string", "number"],
@@ -145,6 +151,7 @@ def _line_template(value: object) -> Template:
 LineTemplate = Annotated[
     Template,
     PlainValidator(_line_template),
+    PlainSerializer(_source),
     WithJsonSchema(
         {
             "type": ["string", "number"],
@@ -167,6 +174,7 @@ def _expression(value: object) -> Expression:
 ExpressionStr = Annotated[
     Expression,
     PlainValidator(_expression),
+    PlainSerializer(_source),
     WithJsonSchema(
         {
             "type": "string",
@@ -214,6 +222,7 @@ def _regex(value: object) -> re.Pattern[str]:
 Regex = Annotated[
     re.Pattern[str],
     PlainValidator(_regex),
+    PlainSerializer(lambda pattern: pattern.pattern),
     WithJsonSchema(
         {
             "type": "string",
