@@ -110,7 +110,7 @@ class Flow(Model):
     description: str | None = Field(default=None, description="What the flow is for.")
     trigger: Annotated[
         Trigger | None,
-        BeforeValidator(_trigger_short, json_schema_input_type=str | Trigger | None),
+        BeforeValidator(_trigger_short, json_schema_input_type=EventName | Trigger | None),
     ] = Field(
         default=None,
         description="What starts it. Without a trigger the flow only runs by goto/call.",

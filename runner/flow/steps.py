@@ -231,7 +231,9 @@ class HangupStep(StepBase):
     KIND: ClassVar[str] = "hangup"
     hangup: Annotated[
         HangupArgs,
-        BeforeValidator(_hangup_short, json_schema_input_type=str | HangupArgs | None),
+        BeforeValidator(
+            _hangup_short, json_schema_input_type=HangupCause | int | HangupArgs | None
+        ),
     ] = Field(
         description="A cause name (NORMAL_CLEARING if empty) or {cause}.",
         examples=["NORMAL_CLEARING", "USER_BUSY"],
@@ -562,7 +564,7 @@ class WaitStep(StepBase):
 
     KIND: ClassVar[str] = "wait"
     wait: Annotated[
-        WaitArgs, BeforeValidator(_wait_short, json_schema_input_type=str | WaitArgs)
+        WaitArgs, BeforeValidator(_wait_short, json_schema_input_type=EventName | WaitArgs)
     ] = Field(
         description="An event name, or {event, subclass, when, channel, timeout, save}.",
         examples=[{"event": "DTMF", "timeout": "10s", "save": "digit"}],
