@@ -96,15 +96,34 @@ Found = tuple[DataPath, Template | Expression, int | None]
 """A template or expression, its data path, and the captures in scope (None: none)."""
 
 
+_FIELDS: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {}
+
+
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """(attribute, YAML key) of a model's fields that may hold templates, cached."""
+    fields = _FIELDS.get(model)
+    if fields is None:
+        nested = _NESTED_STEP_FIELDS if issubclass(model, StepBase) else frozenset()
+        fields = tuple(
+            (name, info.alias or name)
+            for name, info in model.model_fields.items()
+            if name not in nested
+        )
+        _FIELDS[model] = fields
+    return fields
+
+
 def _values(obj: object, path: DataPath, captures: int | None) -> Iterator[Found]:
     """Templates/expressions inside a model's fields, not descending into nested steps."""
+    if obj is None or isinstance(obj, str | int | float):
+        return
     if isinstance(obj, Template | Expression):
         yield path, obj, captures
     elif isinstance(obj, BaseModel):
-        for name, info in type(obj).model_fields.items():
-            if isinstance(obj, StepBase) and name in _NESTED_STEP_FIELDS:
-                continue
-            yield from _values(getattr(obj, name), (*path, info.alias or name), captures)
+        for name, key in _fields(type(obj)):
+            value = getattr(obj, name)
+            if value is not None and not isinstance(value, str | int | float):
+                yield from _values(value, (*path, key), captures)
     elif isinstance(obj, tuple):
         for index, item in enumerate(obj):
             yield from _values(item, (*path, index), captures)

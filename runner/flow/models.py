@@ -161,6 +161,7 @@ class Flow(Model):
     )
 
     _pos: SourcePos | None = PrivateAttr(default=None)
+    _steps: tuple[tuple[StepPath, StepBase], ...] | None = PrivateAttr(default=None)
 
     @property
     def name(self) -> str:
@@ -189,10 +190,13 @@ class Flow(Model):
         yield ("on_hangup",), self.on_hangup
         yield ("on_error",), self.on_error
 
-    def walk(self) -> Iterator[tuple[StepPath, StepBase]]:
-        """Every step of the flow, nested ones included, with its YAML path."""
-        for path, steps in self.step_lists():
-            yield from walk_steps(path, steps)
+    def walk(self) -> tuple[tuple[StepPath, StepBase], ...]:
+        """Every step of the flow, nested ones included, with its YAML path (depth first)."""
+        if self._steps is None:
+            self._steps = tuple(
+                found for path, steps in self.step_lists() for found in walk_steps(path, steps)
+            )
+        return self._steps
 
 
 def walk_steps(path: StepPath, steps: tuple[Step, ...]) -> Iterator[tuple[StepPath, StepBase]]:
