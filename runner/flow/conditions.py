@@ -346,7 +346,11 @@ def _as_list(value: object) -> object:
     """A single condition mapping where a list is expected is a list of one."""
     if isinstance(value, dict):
         return (value,)
-    return tuple(value) if isinstance(value, list) else value
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    raise invalid(
+        f"expected a condition (a mapping) or a list of conditions, got {describe_input(value)}"
+    )
 
 
 def _fold(conditions: Sequence[Condition], env: _Env) -> _Outcome:
@@ -390,7 +394,9 @@ def _static(condition: Condition, previous: int | None) -> int | None:
 class NotCondition(Model):
     """`not`: the condition (or all of a list) does not hold. Supplies no captures."""
 
-    not_: ConditionList = Field(alias="not", description="Condition(s) that must not hold.")
+    not_: ConditionList = Field(
+        alias="not", min_length=1, description="Condition(s) that must not hold."
+    )
 
     def holds(self, env: _Env) -> _Outcome:
         ok, _ = _fold(self.not_, env)

@@ -185,7 +185,8 @@ ExpressionStr = Annotated[
 ]
 
 
-def _duration(value: object) -> float:
+def duration_value(value: object) -> float:
+    """Seconds of a YAML duration scalar, or a validation error saying what is wrong."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise invalid(f"a duration needs a unit: write {value}s or {value}ms")
     if not isinstance(value, str):
@@ -198,7 +199,7 @@ def _duration(value: object) -> float:
 
 Duration = Annotated[
     float,
-    PlainValidator(_duration),
+    PlainValidator(duration_value),
     WithJsonSchema(
         {
             "type": "string",

@@ -128,6 +128,16 @@ def _load(sources: Sequence[tuple[str, str]]) -> FlowSet:
     return FlowSet(item.flow for item in loaded)
 
 
+def _translated(error: ErrorDetails, source: SourceFile, document: Document) -> FlowError:
+    """Our message for a pydantic error; pydantic's own at the flow if ours fails, so a
+    gap in the translation costs a nicer message, never the whole report."""
+    try:
+        return translate(error, Flow, source, document)
+    except Exception:
+        where = ".".join(str(part) for part in error["loc"] if not str(part).startswith("<"))
+        return source.error(document.values.get(()), f"{where}: {error['msg']}")
+
+
 def _root_causes(details: list[ErrorDetails]) -> list[ErrorDetails]:
     """Drop "must not be empty" for a list whose items failed: pydantic counts only the
     valid items, so a list of one bad step is also reported as empty."""
@@ -166,5 +176,5 @@ def _validate(source: SourceFile, document: Document) -> tuple[Loaded | None, li
         flow = Flow.model_validate(data)
     except ValidationError as exc:
         details = exc.errors(include_url=False, include_context=True, include_input=True)
-        return None, [translate(error, Flow, source, document) for error in _root_causes(details)]
+        return None, [_translated(error, source, document) for error in _root_causes(details)]
     return Loaded(flow, source, document), []

@@ -48,10 +48,9 @@ from runner.flow.fields import (
     Subclass,
     TemplateStr,
     describe_input,
+    duration_value,
     invalid,
-)
-from runner.flow.fields import (
-    template_value as _template_value,
+    template_value,
 )
 from runner.flow.template import Guard, Template
 
@@ -76,6 +75,11 @@ def _split_app(value: object) -> object:
         if "$" in app:
             raise invalid("the application name must be written out, not substituted")
         return {"app": app, "arg": arg.strip()} if arg.strip() else {"app": app}
+    if not isinstance(value, dict):
+        raise invalid(
+            "expected an application ('answer', 'playback file.wav') or a mapping "
+            f"{{app, arg}}, got {describe_input(value)}"
+        )
     return value
 
 
@@ -415,6 +419,10 @@ def _split_command(value: object) -> object:
         if "$" in command:
             raise invalid("the command name must be written out, not substituted")
         return {"command": command, "args": args.strip()} if args.strip() else {"command": command}
+    if not isinstance(value, dict):
+        raise invalid(
+            f"expected a command line or a mapping {{command, args}}, got {describe_input(value)}"
+        )
     return value
 
 
@@ -498,7 +506,7 @@ def _set_value(value: object) -> Template | bool | int | float | None:
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
-        return _template_value(value)
+        return template_value(value)
     raise invalid(f"expected text, a number or true/false, got {describe_input(value)}")
 
 
@@ -529,7 +537,13 @@ class SetStep(StepBase):
 
 
 def _wait_short(value: object) -> object:
-    return {"event": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"event": value}
+    if not isinstance(value, dict):
+        raise invalid(
+            f"expected an event name or a mapping {{event, ...}}, got {describe_input(value)}"
+        )
+    return value
 
 
 class WaitArgs(Model):
@@ -604,6 +618,7 @@ class IfStep(StepBase):
     KIND: ClassVar[str] = "if"
     if_: ConditionList = Field(
         alias="if",
+        min_length=1,
         description="A condition or a list of them (all must hold).",
         examples=[{"field": "variable_bridge_hangup_cause", "expression": "^NORMAL_CLEARING$"}],
     )
@@ -666,7 +681,14 @@ class RepeatStep(StepBase):
 
 
 def _target_short(value: object) -> object:
-    return {"name": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, dict):
+        raise invalid(
+            f"expected a block or flow name, or {{block: ...}} / {{flow: ...}}, "
+            f"got {describe_input(value)}"
+        )
+    return value
 
 
 class Target(Model):
@@ -725,7 +747,11 @@ class CallStep(StepBase):
 
 
 def _log_short(value: object) -> object:
-    return {"message": value} if isinstance(value, str | int | float) else value
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"message": value}
+    if not isinstance(value, dict):
+        raise invalid(f"expected a message or {{message, level}}, got {describe_input(value)}")
+    return value
 
 
 class LogArgs(Model):
@@ -759,8 +785,15 @@ class StopStep(StepBase):
 # --- connection-level commands: outbound flows only -------------------------------------
 
 
-def _linger(value: object) -> object:
-    return True if value is None else value
+def _linger(value: object) -> bool | float:
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    seconds = duration_value(value)
+    if seconds < 1 or seconds != int(seconds):
+        raise invalid("linger takes whole seconds (FreeSWITCH reads an integer)")
+    return seconds
 
 
 class LingerStep(StepBase):
@@ -773,18 +806,10 @@ class LingerStep(StepBase):
 
     KIND: ClassVar[str] = "linger"
     linger: Annotated[
-        bool | Duration, BeforeValidator(_linger, json_schema_input_type=bool | str | None)
-    ] = Field(description="A duration in whole seconds, true, or false.", examples=["10s"])
-
-    @model_validator(mode="after")
-    def _whole_seconds(self) -> Any:
-        if not isinstance(self.linger, bool) and (
-            self.linger < 1 or self.linger != int(self.linger)
-        ):
-            raise invalid(
-                "linger takes whole seconds (FreeSWITCH reads an integer)", at=("linger",)
-            )
-        return self
+        bool | float,
+        PlainValidator(_linger),
+        WithJsonSchema({"type": ["string", "boolean", "null"], "examples": ["10s", True]}),
+    ] = Field(description="A duration in whole seconds, true (until closed), or false.")
 
     @property
     def seconds(self) -> int | None:

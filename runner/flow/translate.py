@@ -195,8 +195,12 @@ def translate(
         return _at(source, document, loc[:-1], f"missing key '{key}' in {_container(loc[:-1])}")
 
     if kind == "literal_error":
-        choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
+        expected = str(context.get("expected", ""))
+        choices = re.findall(r"'([^']*)'", expected)
         shown = describe_input(value)
+        if not choices:  # Literal[True]: nothing to suggest
+            wanted = "true" if expected == "True" else expected
+            return _at(source, document, loc, f"{_subject(loc)} must be {wanted}, got {shown}")
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
         message = f"{_subject(loc)} must be {one_of(choices)}, got {shown}{hint}"
         return _at(source, document, loc, message)

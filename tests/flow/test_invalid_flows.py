@@ -264,7 +264,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "linger_fraction": (
         "flow: t\ntrigger: {outbound: true}\nsteps:\n  - linger: 1500ms\n",
-        ["flows/t.yaml:4:5: linger takes whole seconds (FreeSWITCH reads an integer)"],
+        ["flows/t.yaml:4:13: linger takes whole seconds (FreeSWITCH reads an integer)"],
     ),
     "divert_text": (
         "flow: t\ntrigger: {outbound: true}\nsteps:\n  - divert_events: on\n",
@@ -391,7 +391,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "template_bool": (
         HEAD + "steps:\n  - log: true\n",
-        ["flows/t.yaml:4:10: expected text, got true"],
+        ["flows/t.yaml:4:10: expected a message or {message, level}, got true"],
     ),
     "capture_too_high": (
         HEAD + 'when:\n  - {field: a, expression: ^(1)$}\nsteps:\n  - log: "$1 $2"\n',
@@ -443,6 +443,92 @@ CASES: dict[str, tuple[str, list[str]]] = {
             "flows/t.yaml:4:5: 'linger' acts on an outbound socket connection: it works only in outbound flows (trigger: {outbound: true}), and this flow is triggered by CHANNEL_PARK",
             "flows/t.yaml:5:5: 'resume' acts on an outbound socket connection: it works only in outbound flows (trigger: {outbound: true}), and this flow is triggered by CHANNEL_PARK",
         ],
+    ),
+    "linger_text": (
+        "flow: t\ntrigger: {outbound: true}\nsteps:\n  - linger: soon\n",
+        ["flows/t.yaml:4:13: expected a duration like 500ms, 10s, 2m or 1h, got 'soon'"],
+    ),
+    "myevents_false": (
+        "flow: t\ntrigger: {outbound: true}\nsteps:\n  - myevents: false\n",
+        ["flows/t.yaml:4:15: 'myevents' must be true, got false"],
+    ),
+    "execute_number": (
+        HEAD + "steps:\n  - execute: 5\n",
+        [
+            "flows/t.yaml:4:14: expected an application ('answer', 'playback file.wav') or a mapping {app, arg}, got 5"
+        ],
+    ),
+    "execute_arg_list": (
+        HEAD + "steps:\n  - execute: {app: x, arg: [1]}\n",
+        ["flows/t.yaml:4:28: expected text, got a list"],
+    ),
+    "goto_number": (
+        HEAD + "steps:\n  - goto: 5\n",
+        ["flows/t.yaml:4:11: expected a block or flow name, or {block: ...} / {flow: ...}, got 5"],
+    ),
+    "wait_number": (
+        HEAD + "steps:\n  - wait: 5\n",
+        ["flows/t.yaml:4:11: expected an event name or a mapping {event, ...}, got 5"],
+    ),
+    "xferext_item_number": (
+        HEAD + "steps:\n  - xferext: [5]\n",
+        [
+            "flows/t.yaml:4:15: expected an application ('answer', 'playback file.wav') or a mapping {app, arg}, got 5"
+        ],
+    ),
+    "log_list": (
+        HEAD + "steps:\n  - log: [1]\n",
+        ["flows/t.yaml:4:10: expected a message or {message, level}, got a list"],
+    ),
+    "api_number": (
+        HEAD + "steps:\n  - api: 5\n",
+        ["flows/t.yaml:4:10: expected a command line or a mapping {command, args}, got 5"],
+    ),
+    "if_empty": (
+        HEAD + "steps:\n  - if: []\n    then: [stop]\n",
+        ["flows/t.yaml:4:9: 'if' must not be empty"],
+    ),
+    "if_number": (
+        HEAD + "steps:\n  - if: 5\n    then: [stop]\n",
+        ["flows/t.yaml:4:9: expected a condition (a mapping) or a list of conditions, got 5"],
+    ),
+    "when_number": (
+        HEAD + "when: 5\nsteps: [stop]\n",
+        ["flows/t.yaml:3:7: expected a condition (a mapping) or a list of conditions, got 5"],
+    ),
+    "not_empty": (
+        HEAD + "when: {not: []}\nsteps: [stop]\n",
+        ["flows/t.yaml:3:13: 'not' must not be empty"],
+    ),
+    "hangup_unknown_key": (
+        HEAD + "steps:\n  - hangup: {cause: USER_BUSY, reason: x}\n",
+        ["flows/t.yaml:4:32: unknown key 'reason' in 'hangup'"],
+    ),
+    "set_list": (
+        HEAD + "steps:\n  - set: [a]\n",
+        ["flows/t.yaml:4:10: 'set' must be a mapping, got a list"],
+    ),
+    "description_number": (
+        HEAD + "description: 5\nsteps: [stop]\n",
+        ["flows/t.yaml:3:14: 'description' must be text, got 5"],
+    ),
+    "block_not_list": (
+        HEAD + "blocks: {b: stop}\nsteps: [stop]\n",
+        ["flows/t.yaml:3:13: 'b' must be a list, got 'stop'"],
+    ),
+    "vars_bad_name": (
+        HEAD + "vars: {1a: x}\nsteps: [stop]\n",
+        [
+            "flows/t.yaml:3:8: '1a' is not a valid name: use letters, digits and _, not starting with a digit"
+        ],
+    ),
+    "unicast_port_text": (
+        HEAD + "steps:\n  - unicast: {local_port: '80'}\n",
+        ["flows/t.yaml:4:27: 'local_port' must be a whole number, got '80'"],
+    ),
+    "subclass_space": (
+        HEAD + "steps:\n  - sendevent: {event: CUSTOM, subclass: 'a b'}\n",
+        ["flows/t.yaml:4:42: 'a b' is not a valid event subclass (no spaces)"],
     ),
 }
 

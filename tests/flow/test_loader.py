@@ -564,3 +564,13 @@ def test_switch_cases_are_text_as_written() -> None:
     ]
     assert isinstance(step, SwitchStep)
     assert list(step.cases) == ["1", "01"]
+
+
+def test_a_gap_in_the_translation_still_reports_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise KeyError("no translation")
+
+    monkeypatch.setattr("runner.flow.loader.translate", broken)
+    assert errors_of([("f.yaml", "flow: t\nsteps: [{sleep: 5}]\n")]) == [
+        "f.yaml:1:1: steps.0.sleep: a duration needs a unit: write 5s or 5ms"
+    ]
