@@ -17,7 +17,7 @@ from runner.flow.errors import (
     FlowRuntimeError,
     FlowValidationError,
     SourcePos,
-    UnsafeValueError,
+    UnsafeSubstitutionError,
 )
 from runner.flow.expr import Expression, RawStr, compile_expression
 from runner.flow.flowset import EventKey, FlowSet, Match
@@ -49,7 +49,7 @@ __all__ = [
     "StepBase",
     "Template",
     "Trigger",
-    "UnsafeValueError",
+    "UnsafeSubstitutionError",
     "compile_expression",
     "find_flow_files",
     "holds",

@@ -113,9 +113,6 @@ class _SubjectMixin(Model):
         assert self.value is not None
         return self.value.render(env.render_context()).text
 
-    def subject_name(self) -> str:
-        return f"'{self.field}'" if self.field is not None else "the value"
-
 
 class RegexCondition(_SubjectMixin):
     """`field` + `expression`: the header matches the regex; its groups become $1..$9."""

@@ -84,7 +84,7 @@ class FlowRuntimeError(Exception):
     """A flow failed while running: the message names flow, step and position."""
 
 
-class UnsafeValueError(FlowRuntimeError):
+class UnsafeSubstitutionError(FlowRuntimeError):
     """A substituted value would inject into a FreeSWITCH command (`${`, CR or LF)."""
 
     def __init__(self, message: str, *, origin: str) -> None:

@@ -18,7 +18,7 @@ import enum
 from dataclasses import dataclass
 
 from runner.flow.context import RenderContext
-from runner.flow.errors import ExpressionError, UnsafeValueError
+from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
 from runner.flow.expr import Expression, ExprSyntaxError, RawStr, compile_expression, to_text
 
 
@@ -156,7 +156,7 @@ class Template:
 
         `raw=True` (the step is marked `raw: true`) lifts the `${` check but never the
         CR/LF checks. `where` prefixes error messages (the step's description, e.g.
-        `flows/x.yaml:12:7: flow 'support-line' step execute`). Raises UnsafeValueError
+        `flows/x.yaml:12:7: flow 'support-line' step execute`). Raises UnsafeSubstitutionError
         for a refused value and ExpressionError for a failing expression.
         """
         chunks: list[str] = []
@@ -208,13 +208,13 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: str
     if Guard.NO_BREAK_IN_VALUES in guard:
         for piece in pieces:
             if _breaks(text[piece.start : piece.end]):
-                raise UnsafeValueError(
+                raise UnsafeSubstitutionError(
                     f"{prefix}value from {piece.origin} contains a line break (CR or LF); "
                     "refused: on the wire it would end this command and start another",
                     origin=piece.origin,
                 )
     if Guard.SINGLE_LINE in guard and _breaks(text):
-        raise UnsafeValueError(
+        raise UnsafeSubstitutionError(
             f"{prefix}text contains a line break (CR or LF); refused: it must be one line",
             origin="template text",
         )
@@ -224,7 +224,7 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: str
             for piece in pieces:
                 # The `$` or the `{` of this `${` came from a substituted value.
                 if not piece.raw and piece.start < start + 2 and start < piece.end:
-                    raise UnsafeValueError(
+                    raise UnsafeSubstitutionError(
                         f"{prefix}value from {piece.origin} would put '${{' into the "
                         "command, and FreeSWITCH expands ${...} when it runs it "
                         "(${system(...)} runs a shell command); refused — only if the value "

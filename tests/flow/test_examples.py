@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runner.flow import FlowSet, RenderContext, UnsafeValueError, load_flows
+from runner.flow import FlowSet, RenderContext, UnsafeSubstitutionError, load_flows
 from runner.flow.steps import ApiStep, BgapiStep, ExecuteStep, IfStep, SwitchStep
 from runner.flow.yamldoc import parse_yaml
 
@@ -146,7 +146,9 @@ def test_the_registration_monitor_refuses_a_forged_user(flows: FlowSet) -> None:
     forged = RenderContext(
         captures=match.captures, event={**register, "from-user": "${system(id)}"}
     )
-    with pytest.raises(UnsafeValueError, match="value from event header from-user would put"):
+    with pytest.raises(
+        UnsafeSubstitutionError, match="value from event header from-user would put"
+    ):
         flush.render_command(forged)
 
 

@@ -9,7 +9,7 @@ from runner.flow import (
     ExpressionError,
     RenderContext,
     StepBase,
-    UnsafeValueError,
+    UnsafeSubstitutionError,
     load_flow_sources,
 )
 from runner.flow.steps import (
@@ -75,7 +75,7 @@ def test_execute_arg() -> None:
     playback = steps()[0]
     assert isinstance(playback, ExecuteStep)
     assert playback.render_arg(ctx()) == "Bob.wav"
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         playback.render_arg(ctx("${system(reboot)}"))
     assert str(caught.value) == (
         "flows/t.yaml:6:5: flow 't' step execute: value from event header "
@@ -89,7 +89,7 @@ def test_a_raw_step_lets_dollar_brace_through_but_never_a_line_break() -> None:
     raw_set = steps()[1]
     assert isinstance(raw_set, ExecuteStep) and raw_set.raw
     assert raw_set.render_arg(ctx("${x}")) == "name=${x}"
-    with pytest.raises(UnsafeValueError, match="contains a line break"):
+    with pytest.raises(UnsafeSubstitutionError, match="contains a line break"):
         raw_set.render_arg(ctx("Bob\nsendevent x"))
 
 
@@ -103,14 +103,14 @@ def test_api_command_line() -> None:
     api = steps()[2]
     assert isinstance(api, ApiStep)
     assert api.render_command(ctx()) == "uuid_setvar u-1 caller Bob"
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         api.render_command(ctx("Bob\r\napi system reboot"))
     assert str(caught.value) == (
         "flows/t.yaml:9:5: flow 't' step api: value from event header Caller-Caller-ID-Name "
         "contains a line break (CR or LF); refused: on the wire it would end this command "
         "and start another"
     )
-    with pytest.raises(UnsafeValueError, match="would put"):
+    with pytest.raises(UnsafeSubstitutionError, match="would put"):
         api.render_command(ctx("$${hold_music}"))
 
 
@@ -119,7 +119,7 @@ def test_bgapi_command_line() -> None:
     assert isinstance(bgapi, BgapiStep)
     assert bgapi.render_command(ctx()) == "originate user/1000 &park()"
     evil = RenderContext(captures=("${system(id)}",))
-    with pytest.raises(UnsafeValueError, match="value from capture \\$1 would put"):
+    with pytest.raises(UnsafeSubstitutionError, match="value from capture \\$1 would put"):
         bgapi.render_command(evil)
 
 
@@ -128,7 +128,7 @@ def test_sendevent_headers_are_single_lines_and_the_body_is_free() -> None:
     assert isinstance(event, SendeventStep)
     assert event.render_headers(ctx()) == {"Caller": "Bob", "Extension": "1000"}
     assert event.render_body(ctx("a\nb")) == "line one\na\nb"
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         event.render_headers(ctx("Bob\nEvent-Name: HEARTBEAT"))
     assert str(caught.value) == (
         "flows/t.yaml:11:5: flow 't' step sendevent header Caller: value from event header "

@@ -3,7 +3,7 @@
 import pytest
 
 from runner.flow.context import RenderContext
-from runner.flow.errors import ExpressionError, UnsafeValueError
+from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
 from runner.flow.template import (
     Capture,
     Expr,
@@ -117,7 +117,7 @@ INJECTION = (
 def test_a_value_carrying_dollar_brace_is_refused_in_args_and_commands(guard: Guard) -> None:
     template = Template.parse("playback ${{ event['Caller-Caller-ID-Name'] }}")
     evil = ctx(**{"Caller-Caller-ID-Name": "${system(rm -rf /)}"})
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         template.render(evil, guard=guard, where=WHERE)
     assert str(caught.value) == INJECTION
     assert caught.value.origin == "event header Caller-Caller-ID-Name"
@@ -126,19 +126,19 @@ def test_a_value_carrying_dollar_brace_is_refused_in_args_and_commands(guard: Gu
 def test_a_global_variable_reference_from_a_value_is_refused_too() -> None:
     template = Template.parse("x=$1")
     evil = RenderContext(captures=("$${hold_music}",))
-    with pytest.raises(UnsafeValueError, match=r"value from capture \$1 would put '\$\{'"):
+    with pytest.raises(UnsafeSubstitutionError, match=r"value from capture \$1 would put '\$\{'"):
         template.render(evil, guard=Guard.APP_ARG)
 
 
 def test_a_dollar_brace_split_across_a_value_and_the_text_is_refused() -> None:
     template = Template.parse("${{ event['A'] }}{system(id)}")
-    with pytest.raises(UnsafeValueError, match="value from event header A would put"):
+    with pytest.raises(UnsafeSubstitutionError, match="value from event header A would put"):
         template.render(ctx(A="$"), guard=Guard.APP_ARG)
 
 
 def test_a_dollar_brace_split_across_two_values_is_refused() -> None:
     template = Template.parse("${{ event['A'] }}${{ event['B'] }}")
-    with pytest.raises(UnsafeValueError, match="value from event header A would put"):
+    with pytest.raises(UnsafeSubstitutionError, match="value from event header A would put"):
         template.render(ctx(A="$", B="{system(id)}"), guard=Guard.COMMAND)
 
 
@@ -157,7 +157,7 @@ def test_raw_step_allows_dollar_brace() -> None:
 def test_raw_function_allows_only_its_value() -> None:
     template = Template.parse("${{ raw(event['A']) }} ${{ event['B'] }}")
     assert template.render(ctx(A="${a}", B="b"), guard=Guard.APP_ARG).text == "${a} b"
-    with pytest.raises(UnsafeValueError, match="value from event header B"):
+    with pytest.raises(UnsafeSubstitutionError, match="value from event header B"):
         template.render(ctx(A="${a}", B="${b}"), guard=Guard.APP_ARG)
 
 
@@ -166,7 +166,7 @@ def test_raw_function_allows_only_its_value() -> None:
 def test_line_breaks_in_values_never_reach_the_wire(guard: Guard, newline: str) -> None:
     template = Template.parse("${{ event['Caller-Caller-ID-Name'] }}")
     evil = ctx(**{"Caller-Caller-ID-Name": f"Bob{newline}api system reboot"})
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         template.render(evil, guard=guard, where=WHERE, raw=True)
     assert str(caught.value) == (
         f"{WHERE}: value from event header Caller-Caller-ID-Name contains a line break "
@@ -175,7 +175,7 @@ def test_line_breaks_in_values_never_reach_the_wire(guard: Guard, newline: str) 
 
 
 def test_a_header_must_be_one_line_even_from_the_flow_text() -> None:
-    with pytest.raises(UnsafeValueError) as caught:
+    with pytest.raises(UnsafeSubstitutionError) as caught:
         Template.parse("a\nb").render(ctx(), guard=Guard.HEADER, where=WHERE)
     assert str(caught.value) == (
         f"{WHERE}: text contains a line break (CR or LF); refused: it must be one line"
