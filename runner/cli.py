@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from runner import __version__
+from runner.esl.cli import esl_app, join_filter_args
 from runner.flow import FlowError, FlowValidationError, find_flow_files, load_flows
 from runner.flow.schema import SCHEMAS, stale_schemas, write_schemas
 
@@ -42,6 +44,10 @@ def _root(
     ] = False,
 ) -> None:
     """Declarative call flows for FreeSWITCH over the Event Socket."""
+
+
+# -- eslflow esl ... -------------------------------------------------------------------
+app.add_typer(esl_app)
 
 
 @app.command()
@@ -133,4 +139,4 @@ def schema(
 
 
 def main() -> None:
-    app()
+    app(args=join_filter_args(sys.argv[1:]), prog_name="eslflow")

@@ -1,0 +1,5 @@
+"""`python -m runner` is `eslflow`."""
+
+from runner.cli import main
+
+main()

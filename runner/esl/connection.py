@@ -1,0 +1,630 @@
+"""`Connection`: one Event Socket connection over an anyio byte stream.
+
+A single reader task feeds the sans-I/O `Parser` and dispatches what it yields:
+
+- replies (`command/reply`, `api/response`) go to the oldest waiting command — FreeSWITCH
+  answers commands strictly in the order they were sent (capture h5_crlf_pipelining);
+- BACKGROUND_JOB events complete the `bgapi` call that chose their Job-UUID, and
+  CHANNEL_EXECUTE_COMPLETE events complete the `execute` that chose their
+  Application-UUID; then every event goes to each subscriber's bounded `EventBuffer`.
+
+The reader never waits on a consumer: buffers take events without blocking and apply
+their overflow policy. Commands are queued, in order, for a single writer task, so a
+caller that is cancelled can never leave half a command on the wire. A caller may give
+up (timeout, cancellation) without desynchronizing the stream: its slot stays in line
+and its late reply is discarded. Deadlines are kept by one keeper task per connection,
+not by a cancel scope per call, which keeps an `api` round trip cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid as uuidlib
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
+from typing import Final, Literal
+
+import anyio
+import anyio.abc
+
+from runner.esl import commands
+from runner.esl._groups import unwrap_single
+from runner.esl.buffer import EventBuffer, OverflowPolicy
+from runner.esl.codec import Parser
+from runner.esl.errors import (
+    EslCommandError,
+    EslConnectionClosed,
+    EslError,
+    EslProtocolError,
+    EslTimeoutError,
+)
+from runner.esl.event import Event
+from runner.esl.messages import (
+    ApiResponse,
+    AuthRequest,
+    CommandReply,
+    DisconnectNotice,
+    LogData,
+    RudeRejection,
+)
+
+log = logging.getLogger("runner.esl")
+
+EventFormat = Literal["plain", "json", "xml"]
+Reply = CommandReply | ApiResponse
+
+
+class _Unset:
+    pass
+
+
+UNSET: Final = _Unset()
+Timeout = float | None | _Unset
+
+READ_SIZE = 256 * 1024
+# The goodbye (`exit`) on close is bounded by this.
+CLOSE_TIMEOUT = 2.0
+# How often the deadline keeper looks at pending commands while there are any.
+DEADLINE_TICK = 0.05
+
+
+class _Waiter:
+    """One outstanding answer: a command's reply, a job's event, an app's completion."""
+
+    __slots__ = ("_what", "abandoned", "deadline", "done", "error", "result", "timeout")
+
+    def __init__(self, what: str | bytes, timeout: float = math.inf) -> None:
+        self._what = what
+        self.done = anyio.Event()
+        self.result: Reply | Event | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.timeout = timeout
+        # time.monotonic is the clock anyio's asyncio backend uses; the keeper uses it too.
+        self.deadline = time.monotonic() + timeout
+
+    @property
+    def what(self) -> str:
+        """The command's first line, for messages (computed only when one is needed)."""
+        what = self._what
+        if isinstance(what, bytes):
+            return what.split(b"\n", 1)[0].decode(errors="replace")
+        return what
+
+    def resolve(self, result: Reply | Event) -> None:
+        self.result = result
+        self.done.set()
+
+    def fail(self, error: BaseException) -> None:
+        if not self.done.is_set():
+            self.error = error
+            self.done.set()
+
+
+class Connection:
+    """An Event Socket connection: commands in, replies and events out.
+
+    Use it through `InboundConnection.connect(...)`, `OutboundServer` or `open_connection`,
+    which run the reader task; every method is safe to call from many tasks at once.
+    """
+
+    def __init__(
+        self,
+        stream: anyio.abc.ByteStream,
+        *,
+        name: str = "esl",
+        command_timeout: float | None = 60.0,
+        subscribers: list[EventBuffer] | None = None,
+        owns_subscribers: bool = True,
+    ) -> None:
+        self.name = name
+        self.command_timeout = command_timeout
+        self._stream = stream
+        self._parser = Parser()
+        self._replies: deque[_Waiter] = deque()
+        self._jobs: dict[str, _Waiter] = {}
+        self._apps: dict[str, _Waiter] = {}
+        self._outgoing: list[bytes] = []
+        self._writer_wake: anyio.Event | None = None
+        self._keeper_wake: anyio.Event | None = None
+        self._subscribers: list[EventBuffer] = subscribers if subscribers is not None else []
+        # False when the buffers outlive this connection (a reconnecting client's).
+        self._owns_subscribers = owns_subscribers
+        self._log_buffer: deque[LogData] = deque(maxlen=1000)
+        self._greeting = anyio.Event()
+        self._closed = anyio.Event()
+        self._closing = False
+        self.greeting: AuthRequest | None = None
+        self.rejection: RudeRejection | None = None
+        self.disconnect_notice: DisconnectNotice | None = None
+        self.linger_notice: DisconnectNotice | None = None
+        self.close_reason: BaseException | None = None
+        self.events_format: EventFormat = "plain"
+        # What this connection asked for, so bgapi can tell whether its BACKGROUND_JOB
+        # will be delivered (subscriptions and filters are per connection).
+        self._subscribed: set[str] = set()
+        self._filters: set[tuple[str, str]] = set()
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # -- the tasks -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the connection until it ends: reader, writer and deadline keeper.
+
+        Never raises for connection trouble: it ends up in `close_reason`, and pending
+        calls fail with it.
+        """
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._write_loop)
+                tg.start_soon(self._keep_deadlines)
+                await self._read_loop()
+                tg.cancel_scope.cancel()
+        finally:
+            if not self._closed.is_set():  # cancelled from outside
+                self._finish(EslConnectionClosed(f"{self.name}: connection closed"))
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _read_loop(self) -> None:
+        receive = self._stream.receive
+        feed = self._parser.feed
+        try:
+            while True:
+                try:
+                    data = await receive(READ_SIZE)
+                except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    self._parser.close()
+                    break
+                except OSError as exc:
+                    raise EslConnectionClosed(f"{self.name}: {exc}") from None
+                for message in feed(data):
+                    if type(message) is Event:
+                        self._on_event(message)
+                    else:
+                        self._on_message(message)
+        except EslError as exc:
+            if isinstance(exc, EslProtocolError):
+                log.error("%s: protocol error, closing the connection: %s", self.name, exc)
+            self._finish(exc)
+        else:
+            self._finish(None)
+
+    async def _write_loop(self) -> None:
+        outgoing = self._outgoing
+        send = self._stream.send
+        try:
+            while True:
+                if not outgoing:
+                    wake = self._writer_wake = anyio.Event()
+                    await wake.wait()
+                    continue
+                data = outgoing[0] if len(outgoing) == 1 else b"".join(outgoing)
+                outgoing.clear()
+                await send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            self._finish(EslConnectionClosed(f"{self.name}: write failed ({exc or 'closed'})"))
+            with anyio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _keep_deadlines(self) -> None:
+        """Fail waiters whose deadline passed; sleeps while nothing is pending."""
+        while True:
+            if not (self._replies or self._jobs or self._apps):
+                wake = self._keeper_wake = anyio.Event()
+                await wake.wait()
+                continue
+            await anyio.sleep(DEADLINE_TICK)
+            now = time.monotonic()
+            for waiter in self._replies:
+                if waiter.deadline <= now and not waiter.done.is_set():
+                    waiter.abandoned = True  # stays in line: its late reply is dropped
+                    waiter.fail(self._timeout_error(waiter, "no reply to"))
+            for table in (self._jobs, self._apps):
+                for key, waiter in list(table.items()):
+                    if waiter.deadline <= now:
+                        del table[key]
+                        waiter.fail(self._timeout_error(waiter, "no completion of"))
+
+    def _timeout_error(self, waiter: _Waiter, what: str) -> EslTimeoutError:
+        return EslTimeoutError(f"{self.name}: {what} {waiter.what!r} within {waiter.timeout:g} s")
+
+    def _on_event(self, event: Event) -> None:
+        name = event.get("Event-Name")
+        if name == "BACKGROUND_JOB":
+            job = event.get("Job-UUID")
+            waiter = self._jobs.pop(job, None) if job is not None else None
+            if waiter is not None:
+                waiter.resolve(event)
+        elif name == "CHANNEL_EXECUTE_COMPLETE" and self._apps:
+            app_uuid = event.get("Application-UUID")
+            waiter = self._apps.pop(app_uuid, None) if app_uuid is not None else None
+            if waiter is not None:
+                waiter.resolve(event)
+        for subscriber in self._subscribers:
+            subscriber.put(event)
+
+    def _on_message(self, message: object) -> None:
+        if isinstance(message, CommandReply | ApiResponse):
+            if not self._replies:
+                log.warning("%s: a reply nobody asked for: %r", self.name, message)
+                return
+            waiter = self._replies.popleft()
+            if not waiter.abandoned:  # else the caller gave up: its reply ends here
+                waiter.resolve(message)
+        elif isinstance(message, AuthRequest):
+            self.greeting = message
+            self._greeting.set()
+        elif isinstance(message, DisconnectNotice):
+            if message.disposition == "linger":
+                self.linger_notice = message
+            else:
+                self.disconnect_notice = message
+                self._closing = True
+        elif isinstance(message, LogData):
+            self._log_buffer.append(message)
+        elif isinstance(message, RudeRejection):
+            self.rejection = message
+            self._greeting.set()
+        else:
+            log.debug("%s: ignoring %r", self.name, message)
+
+    def _finish(self, error: BaseException | None) -> None:
+        if self._closed.is_set():
+            return
+        if error is None and not self._closing:
+            error = EslConnectionClosed(f"{self.name}: the peer closed the connection")
+        self.close_reason = error
+        failure = error if error is not None else EslConnectionClosed(f"{self.name}: closed")
+        for waiter in self._replies:
+            waiter.fail(failure)
+        self._replies.clear()
+        for waiters in (self._jobs, self._apps):
+            for waiter in waiters.values():
+                waiter.fail(failure)
+            waiters.clear()
+        self._greeting.set()
+        self._closed.set()
+        if self._owns_subscribers:
+            for subscriber in self._subscribers:
+                subscriber.close(None if self._closing else error)
+
+    # -- commands ------------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed.is_set() or self._closing:
+            reason = self.close_reason
+            raise EslConnectionClosed(
+                f"{self.name}: connection is closed" + (f" ({reason})" if reason else "")
+            )
+
+    def _timeout(self, timeout: Timeout) -> float:
+        value = self.command_timeout if isinstance(timeout, _Unset) else timeout
+        return math.inf if value is None else value
+
+    def _enqueue(self, data: bytes, waiter: _Waiter) -> None:
+        """Queue a command and its reply slot together: the wire order is the slot order."""
+        self._check_open()
+        self._replies.append(waiter)
+        self._outgoing.append(data)
+        wake = self._writer_wake
+        if wake is not None:
+            self._writer_wake = None
+            wake.set()
+        self._wake_keeper()
+
+    def _wake_keeper(self) -> None:
+        wake = self._keeper_wake
+        if wake is not None:
+            self._keeper_wake = None
+            wake.set()
+
+    async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
+        """Send one serialized command and return its reply (not checked for -ERR)."""
+        waiter = _Waiter(what or data, self._timeout(timeout))
+        self._enqueue(data, waiter)
+        try:
+            await waiter.done.wait()
+        except BaseException:
+            waiter.abandoned = True
+            raise
+        if waiter.error is not None:
+            raise waiter.error
+        result = waiter.result
+        assert isinstance(result, CommandReply | ApiResponse)
+        return result
+
+    async def command(self, data: bytes, *, timeout: Timeout = UNSET) -> CommandReply:
+        """Send a command answered by `command/reply`; `-ERR` raises `EslCommandError`."""
+        reply = await self.send(data, timeout=timeout)
+        what = data.split(b"\n", 1)[0].decode(errors="replace")
+        if not isinstance(reply, CommandReply):
+            raise EslProtocolError(f"{self.name}: {what!r} was answered by {reply!r}")
+        if not reply.ok:
+            raise EslCommandError(what, reply.reply_text, reply)
+        return reply
+
+    async def api(self, command: str, *, timeout: Timeout = UNSET) -> str:
+        """`api <command>`: the api/response body exactly as FreeSWITCH wrote it.
+
+        A body starting with `-ERR` is returned, not raised: that is how FreeSWITCH
+        reports a failing api command (callers check `.startswith("-ERR")`).
+        """
+        reply = await self.send(commands.api(command), timeout=timeout)
+        if isinstance(reply, ApiResponse):
+            return reply.body
+        # `api` with nothing after it is answered -ERR command not found (a2 capture).
+        raise EslCommandError(f"api {command}", reply.reply_text, reply)
+
+    async def bgapi(
+        self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
+    ) -> str:
+        """`bgapi <command>`: the body of its BACKGROUND_JOB event.
+
+        We choose the Job-UUID (FreeSWITCH honours it) and register for its event
+        before sending, so the result is matched however the stream interleaves.
+        BACKGROUND_JOB events must reach this connection: `ensure_background_jobs()`
+        (InboundConnection calls it) subscribes when needed.
+        """
+        job = await self.bgapi_start(command, job_uuid=job_uuid, timeout=timeout)
+        return await job.result()
+
+    async def bgapi_start(
+        self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
+    ) -> BackgroundJob:
+        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
+        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout))
+        self._jobs[job.uuid] = job._waiter
+        try:
+            await self.command(commands.bgapi(command, job.uuid), timeout=timeout)
+        except BaseException:
+            self._jobs.pop(job.uuid, None)
+            raise
+        return job
+
+    async def _wait_event(self, waiter: _Waiter, table: dict[str, _Waiter], key: str) -> Event:
+        try:
+            await waiter.done.wait()
+        except BaseException:
+            table.pop(key, None)
+            raise
+        if waiter.error is not None:
+            raise waiter.error
+        assert isinstance(waiter.result, Event)
+        return waiter.result
+
+    # -- subscriptions -------------------------------------------------------------------------
+    async def ensure_background_jobs(self) -> list[bytes]:
+        """Make sure BACKGROUND_JOB events reach this connection (for `bgapi`).
+
+        Subscribes to BACKGROUND_JOB in the current format unless ALL or it is already
+        subscribed, and, when filters are set, adds `filter Event-Name BACKGROUND_JOB`
+        (filters are OR'ed, so this only lets job results through as well). Returns
+        the commands it sent.
+        """
+        sent: list[bytes] = []
+        if not ({"ALL", "BACKGROUND_JOB"} & self._subscribed):
+            await self.subscribe(["BACKGROUND_JOB"], self.events_format)
+            sent.append(commands.event(["BACKGROUND_JOB"], self.events_format))
+        if self._filters and ("Event-Name", "BACKGROUND_JOB") not in self._filters:
+            await self.filter("Event-Name", "BACKGROUND_JOB")
+            sent.append(commands.filter("Event-Name", "BACKGROUND_JOB"))
+        return sent
+
+    async def subscribe(
+        self, names: Iterable[str] = ("ALL",), format: EventFormat = "plain"
+    ) -> CommandReply:
+        """`event <format> <names...>`: subscriptions add up; the format applies to all."""
+        names = list(names)
+        reply = await self.command(commands.event(names, format))
+        self.events_format = format
+        self._subscribed.update(n.upper() if n.lower() == "all" else n for n in names)
+        return reply
+
+    async def filter(self, header: str, value: str) -> CommandReply:
+        reply = await self.command(commands.filter(header, value))
+        self._filters.add((header, value))
+        return reply
+
+    async def filter_delete(self, header: str, value: str | None = None) -> CommandReply:
+        reply = await self.command(commands.filter_delete(header, value))
+        if header == "all" and value is None:
+            self._filters.clear()
+        else:
+            self._filters = {
+                (h, v) for h, v in self._filters if h != header or value not in (None, v)
+            }
+        return reply
+
+    async def nixevent(self, names: Iterable[str]) -> CommandReply:
+        names = list(names)
+        reply = await self.command(commands.nixevent(names))
+        self._subscribed.difference_update(names)
+        return reply
+
+    async def noevents(self) -> CommandReply:
+        reply = await self.command(commands.noevents())
+        self._subscribed.clear()
+        return reply
+
+    async def myevents(
+        self, uuid: str | None = None, format: EventFormat | None = None
+    ) -> CommandReply:
+        reply = await self.command(commands.myevents(uuid, format))
+        if format is not None and uuid is None:
+            self.events_format = format
+        return reply
+
+    async def divert_events(self, on: bool) -> CommandReply:
+        return await self.command(commands.divert_events(on))
+
+    async def log(self, level: int | str) -> CommandReply:
+        return await self.command(commands.log(level))
+
+    async def nolog(self) -> CommandReply:
+        return await self.command(commands.nolog())
+
+    def events(
+        self, *, maxsize: int = 10_000, overflow: OverflowPolicy = "drop-oldest"
+    ) -> AsyncIterator[Event]:
+        """Every event from now on, through a new bounded buffer (see `EventBuffer`).
+
+        The iteration ends when the connection closes cleanly and raises
+        `EslConnectionClosed` when it is lost.
+        """
+        return aiter(self.event_buffer(maxsize=maxsize, overflow=overflow))
+
+    def event_buffer(
+        self, *, maxsize: int = 10_000, overflow: OverflowPolicy = "drop-oldest"
+    ) -> EventBuffer:
+        """A new subscriber buffer receiving every event from now on."""
+        buffer = EventBuffer(maxsize, overflow, name=self.name)
+        if self._closed.is_set():
+            buffer.close(None if self._closing else self.close_reason)
+        self._subscribers.append(buffer)
+        return buffer
+
+    def remove_buffer(self, buffer: EventBuffer) -> None:
+        if buffer in self._subscribers:
+            self._subscribers.remove(buffer)
+
+    def logs(self) -> list[LogData]:
+        """log/data messages received so far (the last 1000), oldest first; clears them."""
+        out = list(self._log_buffer)
+        self._log_buffer.clear()
+        return out
+
+    # -- sendmsg / sendevent -------------------------------------------------------------------
+    async def sendevent(
+        self,
+        name: str,
+        headers: commands.Headers | None = None,
+        body: str | None = None,
+        *,
+        subclass: str | None = None,
+    ) -> CommandReply:
+        return await self.command(commands.sendevent(name, headers, body, subclass=subclass))
+
+    async def sendmsg(
+        self, uuid: str | None, headers: commands.Headers, body: str | None = None
+    ) -> CommandReply:
+        return await self.command(commands.sendmsg(uuid, headers, body))
+
+    async def execute(
+        self,
+        app: str,
+        arg: str | None = None,
+        *,
+        uuid: str | None = None,
+        wait: bool = False,
+        event_uuid: str | None = None,
+        loops: int | None = None,
+        event_lock: bool = False,
+        timeout: Timeout = UNSET,
+    ) -> Event | None:
+        """Run a dialplan application on a channel (`sendmsg` execute).
+
+        FreeSWITCH replies `+OK` at once; with `wait=True` this returns the
+        CHANNEL_EXECUTE_COMPLETE whose Application-UUID is our Event-UUID (the
+        connection must receive that event: `myevents`, or a subscription).
+        """
+        app_uuid = event_uuid or str(uuidlib.uuid4())
+        data = commands.execute(
+            app, arg, uuid=uuid, event_uuid=app_uuid, loops=loops, event_lock=event_lock
+        )
+        if not wait:
+            await self.command(data, timeout=timeout)
+            return None
+        waiter = _Waiter(f"execute {app}", self._timeout(timeout))
+        self._apps[app_uuid] = waiter
+        try:
+            await self.command(data, timeout=timeout)
+        except BaseException:
+            self._apps.pop(app_uuid, None)
+            raise
+        return await self._wait_event(waiter, self._apps, app_uuid)
+
+    async def hangup(
+        self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
+    ) -> CommandReply:
+        return await self.command(commands.hangup(cause, uuid=uuid))
+
+    # -- closing -------------------------------------------------------------------------------
+    async def exit(self) -> None:
+        """`exit`: FreeSWITCH answers `+OK bye`, sends a disconnect notice and closes."""
+        if self._closed.is_set():
+            return
+        with suppress(EslError):
+            await self.command(commands.exit(), timeout=CLOSE_TIMEOUT)
+        self._closing = True
+        with anyio.move_on_after(CLOSE_TIMEOUT):
+            await self._closed.wait()
+
+    async def aclose(self) -> None:
+        """Say goodbye (`exit`) if the connection is still up, then close the stream."""
+        with anyio.CancelScope(shield=True):
+            if not self._closed.is_set() and not self._closing:
+                await self.exit()
+            self._closing = True
+            await self._stream.aclose()
+
+    async def wait_greeting(self) -> AuthRequest | RudeRejection:
+        """The first message of an inbound connection (auth/request, or an ACL refusal)."""
+        await self._greeting.wait()
+        if self.greeting is not None:
+            return self.greeting
+        if self.rejection is not None:
+            return self.rejection
+        raise self.close_reason or EslConnectionClosed(f"{self.name}: closed before greeting")
+
+
+class BackgroundJob:
+    """A `bgapi` FreeSWITCH accepted: `await job.result()` gives its output."""
+
+    __slots__ = ("_conn", "_waiter", "command", "uuid")
+
+    def __init__(self, conn: Connection, command: str, uuid: str, timeout: float) -> None:
+        self._conn = conn
+        self.command = command
+        self.uuid = uuid
+        self._waiter = _Waiter(f"bgapi {command}", timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._waiter.done.is_set()
+
+    async def event(self) -> Event:
+        """The BACKGROUND_JOB event (headers and body) of this job."""
+        return await self._conn._wait_event(self._waiter, self._conn._jobs, self.uuid)
+
+    async def result(self) -> str:
+        """The job's output: the body of its BACKGROUND_JOB event.
+
+        The wait is bounded by the timeout given to `bgapi_start` (counted from then).
+        """
+        event = await self.event()
+        return event.body or ""
+
+
+@asynccontextmanager
+async def open_connection(
+    stream: anyio.abc.ByteStream, *, name: str = "esl", command_timeout: float | None = 60.0
+) -> AsyncIterator[Connection]:
+    """Run a `Connection`'s reader for the duration of the block; close it after."""
+    conn = Connection(stream, name=name, command_timeout=command_timeout)
+    with unwrap_single():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(conn.run)
+            try:
+                yield conn
+            finally:
+                await conn.aclose()
+                tg.cancel_scope.cancel()

@@ -1,0 +1,180 @@
+"""OutboundServer: FreeSWITCH's `socket` app connects, we drive the call."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anyio
+import anyio.abc
+import pytest
+from helpers.fake_switch import DISCONNECT, plain_event, reply
+
+from runner.esl import OutboundConnection, OutboundServer
+from runner.esl.codec import Parser
+from runner.esl.outbound import is_allowed, parse_networks
+
+pytestmark = pytest.mark.anyio
+
+CAPTURE = Path(__file__).parent.parent / "data" / "captures" / "g1_outbound_async.O.recv.bin"
+UUID = "24ac830d-29b5-44f6-a48d-6a00d0fff2d8"
+
+
+def connect_reply() -> bytes:
+    """The exact channel-data reply FreeSWITCH 1.10.12 sent to `connect`."""
+    data = CAPTURE.read_bytes()
+    return data[: data.index(b"\n\n") + 2]
+
+
+async def read_command(stream: anyio.abc.SocketStream, buf: bytearray) -> bytes:
+    while b"\n\n" not in buf:
+        buf += await stream.receive()
+    head, _, _ = bytes(buf).partition(b"\n\n")
+    length = 0
+    for line in head.split(b"\n"):
+        if line.startswith(b"content-length: "):
+            length = int(line.split(b": ")[1])
+    while len(buf) < len(head) + 2 + length:
+        buf += await stream.receive()
+    command = bytes(buf[: len(head) + 2 + length])
+    del buf[: len(command)]
+    return command
+
+
+async def fake_socket_app(port: int, transcript: list[bytes]) -> None:
+    """Plays FreeSWITCH's side of `socket 127.0.0.1:<port> async full` for one call."""
+    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+        buf = bytearray()
+        while True:
+            try:
+                command = await read_command(stream, buf)
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                return
+            transcript.append(command)
+            first = command.split(b"\n", 1)[0]
+            if first == b"connect":
+                await stream.send(connect_reply())
+            elif first == b"myevents":
+                await stream.send(reply("+OK Events Enabled"))
+            elif first == b"linger":
+                await stream.send(reply("+OK will linger"))
+            elif first == b"sendmsg":
+                await stream.send(reply("+OK"))
+                text = command.decode()
+                if "Event-UUID: " in text:
+                    app_uuid = text.split("Event-UUID: ", 1)[1].split("\n", 1)[0]
+                    await stream.send(
+                        plain_event(
+                            {
+                                "Event-Name": "CHANNEL_EXECUTE_COMPLETE",
+                                "Unique-ID": UUID,
+                                "Application": "answer",
+                                "Application-UUID": app_uuid,
+                            }
+                        )
+                    )
+                if "call-command: hangup" in text:
+                    await stream.send(
+                        plain_event({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID})
+                    )
+            elif first == b"exit":
+                await stream.send(reply("+OK bye") + DISCONNECT)
+                return
+
+
+async def test_outbound_call_connect_myevents_execute_hangup_exit() -> None:
+    seen: dict[str, object] = {}
+
+    async def handler(call: OutboundConnection) -> None:
+        seen["uuid"] = call.uuid
+        seen["async"] = call.async_mode
+        seen["destination"] = call.channel_data["Caller-Destination-Number"]
+        await call.myevents()
+        await call.linger()
+        done = await call.execute("answer", wait=True, event_uuid="app-1")
+        assert done is not None
+        seen["completed"] = done["Application-UUID"]
+        await call.hangup("NORMAL_CLEARING")
+
+    transcript: list[bytes] = []
+    server = OutboundServer(handler, port=0)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            await fake_socket_app(port, transcript)
+            tg.cancel_scope.cancel()
+    assert seen == {"uuid": UUID, "async": True, "destination": "9000", "completed": "app-1"}
+    assert transcript == [
+        b"connect\n\n",
+        b"myevents\n\n",
+        b"linger\n\n",
+        b"sendmsg\ncall-command: execute\nexecute-app-name: answer\nEvent-UUID: app-1\n\n",
+        b"sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n",
+        b"exit\n\n",
+    ]
+    assert (server.served, server.active) == (1, 0)
+
+
+async def test_a_failing_handler_is_logged_and_the_server_keeps_serving(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = 0
+
+    async def handler(call: OutboundConnection) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("flow bug")
+        await call.hangup()
+
+    server = OutboundServer(handler, port=0)
+    transcripts: list[list[bytes]] = [[], []]
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            await fake_socket_app(port, transcripts[0])
+            await fake_socket_app(port, transcripts[1])
+            tg.cancel_scope.cancel()
+    assert transcripts[0] == [b"connect\n\n", b"exit\n\n"]
+    assert transcripts[1][-2:] == [
+        b"sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n",
+        b"exit\n\n",
+    ]
+    assert f"call {UUID}: the handler failed" in caplog.text
+    assert "RuntimeError: flow bug" in caplog.text
+
+
+async def test_peers_outside_the_allow_list_are_refused(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+
+    async def handler(call: OutboundConnection) -> None:  # pragma: no cover - never called
+        raise AssertionError("must not run")
+
+    server = OutboundServer(handler, port=0, allow=["10.0.0.0/8"])
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+                    await stream.receive()
+            tg.cancel_scope.cancel()
+    assert server.refused == 1
+    assert "outbound connection from 127.0.0.1 refused: not in the allow-list" in caplog.text
+
+
+def test_allow_list_matching() -> None:
+    nets = parse_networks(["127.0.0.0/8", "10.1.0.0/16", "::1/128"])
+    assert is_allowed("127.0.0.1", nets)
+    assert is_allowed("10.1.2.3", nets)
+    assert is_allowed("::ffff:10.1.2.3", nets)
+    assert is_allowed("::1", nets)
+    assert not is_allowed("10.2.0.1", nets)
+    assert not is_allowed("not-an-ip", nets)
+    with pytest.raises(ValueError) as info:
+        parse_networks(["10.0.0.0/33"])
+    assert str(info.value).startswith("invalid network in allow-list: '10.0.0.0/33'")
+
+
+def test_connect_reply_fixture_is_the_capture() -> None:
+    (message,) = Parser().feed(connect_reply())
+    assert message.headers["Unique-ID"] == UUID  # type: ignore[union-attr]
