@@ -528,6 +528,7 @@ class Connection:
         event_uuid: str | None = None,
         loops: int | None = None,
         event_lock: bool = False,
+        hold_bleg: bool = False,
         timeout: Timeout = UNSET,
     ) -> Event | None:
         """Run a dialplan application on a channel (`sendmsg` execute).
@@ -538,7 +539,13 @@ class Connection:
         """
         app_uuid = event_uuid or str(uuidlib.uuid4())
         data = commands.execute(
-            app, arg, uuid=uuid, event_uuid=app_uuid, loops=loops, event_lock=event_lock
+            app,
+            arg,
+            uuid=uuid,
+            event_uuid=app_uuid,
+            loops=loops,
+            event_lock=event_lock,
+            hold_bleg=hold_bleg,
         )
         if not wait:
             await self.command(data, timeout=timeout)
