@@ -132,7 +132,7 @@ class InboundNode(_Model):
     password_file: ConfigPath | None = Field(
         default=None,
         description="A file whose first line is the password (relative to this file's "
-        "folder); read again on every connection.",
+        "folder); keep it readable by eslflow's user only.",
         examples=["/etc/eslflow/pbx1.password", "/run/credentials/eslflow.service/esl"],
     )
     format: Literal["plain", "json", "xml"] = Field(
@@ -163,7 +163,7 @@ class InboundNode(_Model):
     def resolve_password(self) -> str:
         """The password from its source; ConfigError naming node and source if missing.
 
-        Read on each call, so a rotated password file takes effect on the next connection.
+        Read on each call, so resolving per connection picks up a rotated password file.
         """
         if self.password is not None:
             return self.password.get_secret_value()
