@@ -433,7 +433,7 @@ def load_config(path: Path) -> EngineConfig:
     if len(source.documents) > 1:
         extra = source.documents[1]
         message = "a configuration file holds one YAML document; remove the '---' and what follows"
-        raise ConfigError([source.error(extra.values.get(()), message)])
+        raise ConfigError(_scrub([source.error(extra.values.get(()), message)]))
     data = document.data
     if not isinstance(data, dict):
         message = (

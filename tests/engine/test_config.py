@@ -482,6 +482,10 @@ LEAKS = [
         "3:5: duplicate key 'password' (first defined on line 2)",
     ),
     (
+        f"watch: true\n---\npassword: {SECRET}\n",
+        "3:1: a configuration file holds one YAML document; remove the '---' and what follows",
+    ),
+    (
         f'inbound:\n  - password: "{SECRET}\n',
         "3:1: YAML syntax error: found unexpected end of stream (while scanning a quoted "
         "scalar that starts at 2:15)",
