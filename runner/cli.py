@@ -17,7 +17,8 @@ import typer
 from runner import __version__
 from runner.esl.cli import esl_app, join_filter_args
 from runner.flow import FlowError, FlowValidationError, find_flow_files, load_flows
-from runner.flow.schema import SCHEMAS, stale_schemas, write_schemas
+from runner.flow.schema import stale_schemas, write_schemas
+from runner.schemas import ALL_SCHEMAS
 
 app = typer.Typer(
     name="eslflow",
@@ -121,17 +122,17 @@ def schema(
         Path, typer.Option("--out", file_okay=False, help="Folder of the schema files.")
     ] = Path("schemas"),
 ) -> None:
-    """Write the JSON Schemas of the flow language (for editors) into schemas/."""
+    """Write the JSON Schemas of flows and of the engine config (for editors) into schemas/."""
     if check:
-        stale = stale_schemas(out)
+        stale = stale_schemas(out, ALL_SCHEMAS)
         for path in stale:
             state = "is out of date" if path.exists() else "is missing"
             typer.echo(f"{path} {state}: run `eslflow schema --out {out}`", err=True)
         if stale:
             raise typer.Exit(1)
-        typer.echo(f"{len(SCHEMAS)} schema file(s) in {out} up to date")
+        typer.echo(f"{len(ALL_SCHEMAS)} schema file(s) in {out} up to date")
         return
-    for path in write_schemas(out):
+    for path in write_schemas(out, ALL_SCHEMAS):
         typer.echo(f"wrote {path}")
 
 

@@ -3,13 +3,14 @@
 Editors use it through yaml-language-server (`# yaml-language-server: $schema=...` at the
 top of a flow) to complete and document keys. `eslflow schema --check` compares the
 committed files with freshly generated ones, so the schema never drifts from the models.
-Other schemas (the engine's configuration) join by adding to `SCHEMAS`.
+`SCHEMAS` holds the flow language's; `runner.schemas.ALL_SCHEMAS` adds the engine
+configuration's (the flow package does not depend on the engine).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -86,7 +87,10 @@ def flow_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS: Final[dict[str, Callable[[], dict[str, Any]]]] = {
+SchemaBuilders = Mapping[str, Callable[[], dict[str, Any]]]
+"""File name in `schemas/` -> the function that generates it."""
+
+SCHEMAS: Final[SchemaBuilders] = {
     "flow.schema.json": flow_schema,
 }
 """File name in `schemas/` -> the function that generates it."""
@@ -97,21 +101,21 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_schemas(folder: Path) -> list[Path]:
+def write_schemas(folder: Path, schemas: SchemaBuilders = SCHEMAS) -> list[Path]:
     """Write every schema into `folder`; returns the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, build in SCHEMAS.items():
+    for name, build in schemas.items():
         path = folder / name
         path.write_text(render(build()), encoding="utf-8")
         written.append(path)
     return written
 
 
-def stale_schemas(folder: Path) -> list[Path]:
+def stale_schemas(folder: Path, schemas: SchemaBuilders = SCHEMAS) -> list[Path]:
     """The schema files in `folder` that are missing or differ from the models."""
     stale = []
-    for name, build in SCHEMAS.items():
+    for name, build in schemas.items():
         path = folder / name
         try:
             current = path.read_text(encoding="utf-8")

@@ -135,7 +135,7 @@ def _key_name(loc: Loc) -> str | None:
     return None
 
 
-def _container(loc: Loc) -> str:
+def _container(loc: Loc, root: str = "the flow") -> str:
     """How a message names the mapping at `loc`: `'execute'`, `the execute step`, `the flow`."""
     for segment in reversed(loc):
         if _is_tag(segment):
@@ -144,22 +144,30 @@ def _container(loc: Loc) -> str:
             return f"the {kind} step" if kind in STEP_KINDS else "the condition"
         if isinstance(segment, str):
             return f"'{segment}'"
-    return "the flow"
+    return root
 
 
-def _subject(loc: Loc) -> str:
+def _subject(loc: Loc, root: str = "the flow") -> str:
     key = _key_name(loc)
     if key is None:
-        return "the flow"
+        return root
     if loc and isinstance(loc[-1], int):
         return f"an item of '{key}'"
     return f"'{key}'"
 
 
 def translate(
-    error: ErrorDetails, root: type[BaseModel], source: SourceFile, document: Document
+    error: ErrorDetails,
+    root: type[BaseModel],
+    source: SourceFile,
+    document: Document,
+    *,
+    root_name: str = "the flow",
 ) -> FlowError:
-    """One pydantic error as a FlowError at its YAML position."""
+    """One pydantic error as a FlowError at its YAML position.
+
+    `root_name` is how messages name the document itself (`unknown key 'x' in the flow`).
+    """
     loc: Loc = tuple(error["loc"])
     kind = error["type"]
     context: dict[str, Any] = dict(error.get("ctx") or {})
@@ -187,12 +195,18 @@ def translate(
         model = model_at(root, loc[:-1])
         hint = did_you_mean(key, allowed_keys(model)) if model is not None else ""
         return _at(
-            source, document, loc, f"unknown key '{key}' in {_container(loc[:-1])}{hint}", key=True
+            source,
+            document,
+            loc,
+            f"unknown key '{key}' in {_container(loc[:-1], root_name)}{hint}",
+            key=True,
         )
 
     if kind == "missing":
         key = str(loc[-1])
-        return _at(source, document, loc[:-1], f"missing key '{key}' in {_container(loc[:-1])}")
+        return _at(
+            source, document, loc[:-1], f"missing key '{key}' in {_container(loc[:-1], root_name)}"
+        )
 
     if kind == "literal_error":
         expected = str(context.get("expected", ""))
@@ -200,13 +214,15 @@ def translate(
         shown = describe_input(value)
         if not choices:  # Literal[True]: nothing to suggest
             wanted = "true" if expected == "True" else expected
-            return _at(source, document, loc, f"{_subject(loc)} must be {wanted}, got {shown}")
+            return _at(
+                source, document, loc, f"{_subject(loc, root_name)} must be {wanted}, got {shown}"
+            )
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        message = f"{_subject(loc)} must be {one_of(choices)}, got {shown}{hint}"
+        message = f"{_subject(loc, root_name)} must be {one_of(choices)}, got {shown}{hint}"
         return _at(source, document, loc, message)
 
     if kind in _TYPE_WORDS:
-        message = f"{_subject(loc)} {_TYPE_WORDS[kind]}, got {describe_input(value)}"
+        message = f"{_subject(loc, root_name)} {_TYPE_WORDS[kind]}, got {describe_input(value)}"
         return _at(source, document, loc, message)
 
     if kind in ("greater_than_equal", "greater_than"):
@@ -216,7 +232,7 @@ def translate(
             source,
             document,
             loc,
-            f"{_subject(loc)} must be {word} {bound}, got {describe_input(value)}",
+            f"{_subject(loc, root_name)} must be {word} {bound}, got {describe_input(value)}",
         )
 
     if kind in ("less_than_equal", "less_than"):
@@ -226,15 +242,15 @@ def translate(
             source,
             document,
             loc,
-            f"{_subject(loc)} must be {word} {bound}, got {describe_input(value)}",
+            f"{_subject(loc, root_name)} must be {word} {bound}, got {describe_input(value)}",
         )
 
     if kind == "too_short":
         least = context.get("min_length", 1)
         what = "must not be empty" if least == 1 else f"needs at least {least} items"
-        return _at(source, document, loc, f"{_subject(loc)} {what}")
+        return _at(source, document, loc, f"{_subject(loc, root_name)} {what}")
 
-    return _at(source, document, loc, f"{_subject(loc)}: {error['msg']}")
+    return _at(source, document, loc, f"{_subject(loc, root_name)}: {error['msg']}")
 
 
 def _at(

@@ -299,8 +299,16 @@ def _documents(text: str) -> list[Node | None]:
         return list(_PURE.compose_all(text))
 
 
-def parse_yaml(text: str, path: str) -> SourceFile:
-    """Parse `text` (the content of `path`) into documents, collecting YAML-level errors."""
+def parse_yaml(
+    text: str,
+    path: str,
+    *,
+    expected: str = "a flow (a mapping with flow:, trigger: and steps:)",
+) -> SourceFile:
+    """Parse `text` (the content of `path`) into documents, collecting YAML-level errors.
+
+    `expected` says what the file should hold, for the message about an empty file.
+    """
     if text.startswith("\ufeff"):
         text = text[1:]
     source = SourceFile(path=path, lines=text.splitlines())
@@ -327,11 +335,7 @@ def parse_yaml(text: str, path: str) -> SourceFile:
         source.errors.append(source.error((0, 0), f"YAML error: {exc}"))
         return source
     if not any(node is not None for node in nodes):
-        source.errors.append(
-            source.error(
-                (0, 0), "empty file: expected a flow (a mapping with flow:, trigger: and steps:)"
-            )
-        )
+        source.errors.append(source.error((0, 0), f"empty file: expected {expected}"))
         return source
     for number, node in enumerate(nodes):
         if node is None:
