@@ -57,6 +57,92 @@ def demo() -> None:
     typer.echo("eslflow demo: not yet — the engine and simulator are still being built.")
 
 
+# -- eslflow run ------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="The engine's configuration file (eslflow.yaml)."),
+    ] = None,
+    flows: Annotated[
+        list[Path] | None,
+        typer.Option("--flows", help="Flow files or folders (repeatable; overrides the file)."),
+    ] = None,
+    inbound: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--inbound", metavar="HOST:PORT", help="Connect to this FreeSWITCH (repeatable)."
+        ),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            help="Event socket password for --inbound nodes (default: $ESL_PASSWORD, "
+            "else ClueCon).",
+        ),
+    ] = None,
+    outbound: Annotated[
+        str | None,
+        typer.Option("--outbound", metavar="HOST:PORT", help="Listen for the socket app here."),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", metavar="HOST:PORT", help="Serve /metrics and /healthz here."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="Log lines as text or json.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Reload the flows when their files change.")
+    ] = False,
+) -> None:
+    """Run the flows as a service against FreeSWITCH (inbound and/or outbound)."""
+    from runner.aio import run as run_async
+    from runner.engine.app import serve
+    from runner.engine.config import ConfigError, EngineConfig, apply_overrides, load_config
+    from runner.engine.logs import setup_logging
+
+    try:
+        settings = load_config(config) if config is not None else EngineConfig()
+        settings = apply_overrides(
+            settings,
+            flows=flows,
+            inbound=inbound,
+            password=password,
+            outbound=outbound,
+            metrics=metrics,
+            log_format=log_format,
+        )
+    except ConfigError as exc:
+        typer.echo(exc.display(), err=True)
+        raise typer.Exit(1) from None
+    if watch:
+        settings = settings.model_copy(update={"watch": True})
+    if not settings.inbound and settings.outbound is None:
+        typer.echo(
+            "eslflow run: nothing to serve: give --inbound HOST:PORT, --outbound HOST:PORT "
+            "or a --config with inbound nodes or an outbound listener",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        flow_set = load_flows(list(settings.flows))
+    except FlowValidationError as exc:
+        for error in exc.errors:
+            typer.echo(error.display(), err=True)
+        typer.echo(f"eslflow run: refusing to start: {_count(len(exc.errors), 'error')}", err=True)
+        raise typer.Exit(1) from None
+    setup_logging(settings.log.format, settings.log.level)
+    try:
+        run_async(serve, settings, flow_set)
+    except ConfigError as exc:
+        typer.echo(exc.display(), err=True)
+        raise typer.Exit(1) from None
+
+
 # --- flow language: `validate` and `schema` (issue 4) -----------------------------------
 
 

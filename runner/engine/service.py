@@ -337,3 +337,6 @@ class Engine:
     def stop(self) -> None:
         """Stop at once (instances are cancelled)."""
         self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

@@ -576,10 +576,34 @@ class Connection:
             await self._closed.wait()
 
     async def aclose(self) -> None:
-        """Say goodbye (`exit`) if the connection is still up, then close the stream."""
+        """Say goodbye (`exit`) if the connection is still up, then close the stream.
+
+        Also during a cancellation (a service shutting down): the goodbye and anything
+        still queued are written directly, since the writer task may be cancelled too,
+        and the answer is awaited only when the reader can still read it.
+        """
+        cancelled = anyio.current_effective_deadline() == -math.inf
         with anyio.CancelScope(shield=True):
             if not self._closed.is_set() and not self._closing:
-                await self.exit()
+                self._closing = True
+                goodbye = _Waiter(commands.exit(), CLOSE_TIMEOUT)
+                goodbye.abandoned = True  # its `+OK bye` is consumed quietly
+                self._replies.append(goodbye)
+                data = b"".join([*self._outgoing, commands.exit()])
+                self._outgoing.clear()
+                with (
+                    anyio.move_on_after(CLOSE_TIMEOUT),
+                    suppress(
+                        anyio.BusyResourceError,
+                        anyio.BrokenResourceError,
+                        anyio.ClosedResourceError,
+                        OSError,
+                    ),
+                ):
+                    await self._stream.send(data)
+                if not cancelled:
+                    with anyio.move_on_after(CLOSE_TIMEOUT):
+                        await self._closed.wait()
             self._closing = True
             await self._stream.aclose()
 
