@@ -22,7 +22,7 @@ from runner.sim.states import HANGUP_CAUSES, CallState, ChannelState, cause_from
 from runner.sim.wire import Command, c_atoi
 
 if TYPE_CHECKING:
-    from runner.sim.core import EventSink, SwitchCore
+    from runner.sim.core import SwitchCore
 
 MAX_PRIVATE_EVENTS = 1000
 MAX_DTMF = 128
@@ -38,6 +38,12 @@ class Endpoint(Protocol):
     def on_hangup(self, session: Session) -> None: ...
 
     def reporting_vars(self, session: Session) -> list[tuple[str, str]]: ...
+
+
+class DivertSink(Protocol):
+    """The socket a session diverts its events to (``divert_events on``)."""
+
+    def divert(self, event: Event) -> None: ...
 
 
 class Signal:
@@ -91,7 +97,7 @@ class Session:
         self.parked = False
         self.event_lock = False
         self.divert_events = False
-        self.divert_sink: EventSink | None = None
+        self.divert_sink: DivertSink | None = None
         self.transfer_to: tuple[str, str, str] | None = None
         self.exported: dict[str, str] = {}
         self.route_override: list[tuple[str, str | None]] | None = None
@@ -246,7 +252,8 @@ class Session:
                 after=[("DTMF-Digit", digit), ("DTMF-Duration", "2000"), ("DTMF-Source", source)],
             )
             if self.divert_events and self.divert_sink is not None:
-                self.divert_sink.offer(ev)
+                # CF_DIVERT_EVENTS: queued to the session, which its socket drains.
+                self.divert_sink.divert(ev)
             else:
                 self.core.fire(ev)
         self.signal.notify()
