@@ -11,6 +11,7 @@ heartbeat. Leaving the block cancels them all.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from runner.sim.dialplan import (
 from runner.sim.endpoints import create_inbound_call
 from runner.sim.event import Event
 from runner.sim.listener import Connection, ListenerConfig, UserAuth
+from runner.sim.outbound import socket_app
 from runner.sim.session import Session
 from runner.sim.traffic import Traffic
 
@@ -151,6 +153,9 @@ class Simulator:
         )
         self.traffic = Traffic()
         self.core.applications.update(APPLICATIONS)
+        self.core.applications["socket"] = functools.partial(
+            socket_app, config=self.config, traffic=self.traffic
+        )
         self._listener: Listener[SocketStream] | None = None
         self._tg: TaskGroup | None = None
         self._exit_stack: Any = None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import anyio
+import anyio.abc
 import pytest
-from helpers.esl_raw import RawClient
+from helpers.esl_raw import OutboundSocket, RawClient
 
 Connect = Callable[..., Awaitable[RawClient]]
 
@@ -23,3 +25,13 @@ async def connect() -> AsyncIterator[Connect]:
     yield open_client
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def outbound() -> AsyncIterator[OutboundSocket]:
+    multi = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    socket = OutboundSocket(multi.listeners[0])
+    yield socket
+    for client in socket.clients:
+        await client.aclose()
+    await multi.aclose()

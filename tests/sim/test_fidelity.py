@@ -60,6 +60,7 @@ class Spec:
 # of the same scenario (compare c_events_all_xml with _plain); events are then compared
 # per leg, in order.
 LEGS_RACE = "leg threads interleave differently than in the plain capture"
+RACY_PARK = frozenset({("O", "CHANNEL_PARK")})
 
 SCENARIOS: dict[str, Spec] = {
     "a1_auth_wrongpass": Spec(),
@@ -82,6 +83,13 @@ SCENARIOS: dict[str, Spec] = {
     "d3_myevents_then_linger": Spec(),
     "e_sendmsg": Spec(),
     "f_sendevent": Spec(),
+    # CHANNEL_PARK races the `myevents` command in FreeSWITCH (g4 got it, g1-g3 did not).
+    "g1_outbound_async": Spec(racy=RACY_PARK),
+    # In sync mode FreeSWITCH's event thread and the socket race: the linger notice
+    # came before CHANNEL_HANGUP in the capture; the simulator queues the event first.
+    "g2_outbound_sync": Spec(strict=False, racy=RACY_PARK),
+    "g3_outbound_async_nolinger": Spec(racy=RACY_PARK),
+    "g4_outbound_async_linger_2s": Spec(racy=RACY_PARK),
     "h1_cmd_before_auth": Spec(),
     "h2_wrongpass_retry": Spec(),
     "h3_large_api": Spec(api_shapes={2: "csv", 3: "csv", 4: "xml"}),
