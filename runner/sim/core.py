@@ -1,0 +1,329 @@
+"""The switch core: channels, the event bus, background jobs, logging and heartbeats.
+
+Everything that happens in the simulated switch becomes an `Event` fired here and fanned
+out, synchronously and in order, to every `EventSink` (one per ESL connection). Sinks
+queue what they accept; nothing in the core waits on a slow client.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid as uuidlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup
+
+from runner.sim.clock import SimClock
+from runner.sim.event import Event
+from runner.sim.wire import LogLine
+
+if TYPE_CHECKING:
+    from runner.sim.channel import Channel
+    from runner.sim.dialplan import Dialplan
+
+
+VERSION = "1.10.12-release~64bit"
+VERSION_HUMAN = "1.10.12-release  64bit"
+
+# switch_log.h levels, by name (switch_log_str2level) and number.
+LOG_LEVELS: dict[str, int] = {
+    "CONSOLE": 0,
+    "ALERT": 1,
+    "CRIT": 2,
+    "ERR": 3,
+    "ERROR": 3,
+    "WARNING": 4,
+    "NOTICE": 5,
+    "INFO": 6,
+    "DEBUG": 7,
+}
+LOG_LEVEL_NAMES = {
+    0: "CONSOLE",
+    1: "ALERT",
+    2: "CRIT",
+    3: "ERR",
+    4: "WARNING",
+    5: "NOTICE",
+    6: "INFO",
+    7: "DEBUG",
+}
+
+
+def log_level(word: str) -> int | None:
+    """switch_log_str2level: a level name (any case) or a number 0-7; None if invalid."""
+    word = word.strip()
+    if word.isdigit():
+        value = int(word)
+        return value if value <= 7 else None
+    return LOG_LEVELS.get(word.upper())
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+class EventSink(Protocol):
+    """Anything that wants every fired event (an ESL connection, a test observer)."""
+
+    def offer(self, event: Event) -> None: ...
+
+    def offer_log(self, line: LogLine) -> None: ...
+
+
+@dataclass
+class MediaConfig:
+    """How long simulated media takes: files not listed last ``default_seconds``."""
+
+    default_seconds: float = 1.0
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SwitchIdentity:
+    """The values every event carries in its first headers."""
+
+    hostname: str = field(default_factory=socket.gethostname)
+    switchname: str = ""
+    ipv4: str = "127.0.0.1"
+    ipv6: str = "::1"
+    core_uuid: str = field(default_factory=new_uuid)
+
+    def __post_init__(self) -> None:
+        if not self.switchname:
+            self.switchname = self.hostname
+
+
+class SwitchCore:
+    """Owns channels and the event bus of one simulated FreeSWITCH."""
+
+    def __init__(
+        self,
+        *,
+        clock: SimClock,
+        identity: SwitchIdentity,
+        dialplan: Dialplan,
+        heartbeat_interval: float = 20.0,
+        max_sessions: int = 1000,
+        history: int = 10_000,
+        answer_delay: float = 0.5,
+        media: MediaConfig | None = None,
+    ) -> None:
+        self.clock = clock
+        self.answer_delay = answer_delay
+        self.media = media or MediaConfig()
+        # Applications by name (the simulator's "loaded modules"), filled by whoever builds
+        # the core: mod_dptools' set, plus mod_event_socket's `socket` for a Simulator.
+        self.applications: dict[str, Callable[[Any, str | None], Awaitable[None]]] = {}
+        self.identity = identity
+        self.dialplan = dialplan
+        self.heartbeat_interval = heartbeat_interval
+        self.max_sessions = max_sessions
+        self.started = clock.now()
+        self.channels: dict[str, Channel] = {}
+        self.sinks: list[EventSink] = []
+        self.history: deque[Event] = deque(maxlen=history)
+        self.global_vars: dict[str, str] = {
+            "hostname": identity.hostname,
+            "switchname": identity.switchname,
+            "local_ip_v4": identity.ipv4,
+            "local_ip_v6": identity.ipv6,
+            "core_uuid": identity.core_uuid,
+            "base_dir": "/usr/local/freeswitch",
+            "sound_prefix": "/usr/local/freeswitch/sounds/en/us/callie",
+            "domain": identity.ipv4,
+        }
+        self.reserved_subclasses: set[str] = set()
+        self._sequence = 0
+        self._session_ids = 0
+        self.peak_sessions = 0
+        self._task_group: TaskGroup | None = None
+        self._date_cache: tuple[int, str, str] = (-1, "", "")
+        self._channel_listeners: list[Callable[[Channel], None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def attach(self, task_group: TaskGroup) -> None:
+        """Give the core the task group its channels, jobs and timers run in."""
+        self._task_group = task_group
+
+    def spawn(self, func: Callable[[], Coroutine[Any, Any, object]], name: str) -> None:
+        if self._task_group is None:
+            raise RuntimeError("the switch core is not running (no task group attached)")
+        self._task_group.start_soon(func, name=name)
+
+    async def heartbeat_loop(self) -> None:
+        """HEARTBEAT every ``heartbeat_interval`` simulated seconds, then RE_SCHEDULE."""
+        task_id = 1
+        while True:
+            await self.clock.sleep(self.heartbeat_interval)
+            self.fire(self.heartbeat_event())
+            ev = self.new_event("RE_SCHEDULE", "switch_scheduler.c", "switch_scheduler_execute", 73)
+            ev.add("Task-ID", str(task_id))
+            ev.add("Task-Desc", "heartbeat")
+            ev.add("Task-Group", "core")
+            ev.add("Task-Runtime", str(int(self.clock.now() + self.heartbeat_interval)))
+            self.fire(ev)
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def next_session_id(self) -> int:
+        self._session_ids += 1
+        return self._session_ids
+
+    @property
+    def sessions_since_startup(self) -> int:
+        return self._session_ids
+
+    def add_channel(self, channel: Channel) -> None:
+        self.channels[channel.uuid] = channel
+        self.peak_sessions = max(self.peak_sessions, len(self.channels))
+        for listener in self._channel_listeners:
+            listener(channel)
+
+    def rename_channel(self, old: str, channel: Channel) -> None:
+        self.channels.pop(old, None)
+        self.channels[channel.uuid] = channel
+
+    def remove_channel(self, channel: Channel) -> None:
+        self.channels.pop(channel.uuid, None)
+
+    def on_new_channel(self, callback: Callable[[Channel], None]) -> None:
+        self._channel_listeners.append(callback)
+
+    def uptime_micros(self) -> int:
+        return int((self.clock.now() - self.started) * 1_000_000)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _dates(self, now: float) -> tuple[str, str]:
+        second = int(now)
+        if self._date_cache[0] != second:
+            local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            gmt = formatdate(second, usegmt=True)
+            self._date_cache = (second, local, gmt)
+        return self._date_cache[1], self._date_cache[2]
+
+    def new_event(
+        self, name: str, file: str, func: str, line: int, *, subclass: str | None = None
+    ) -> Event:
+        """An event with FreeSWITCH's leading headers (switch_event_prep_for_delivery)."""
+        self._sequence += 1
+        now = self.clock.now()
+        local, gmt = self._dates(now)
+        ident = self.identity
+        event = Event(
+            name,
+            [
+                ("Event-Name", name),
+                ("Core-UUID", ident.core_uuid),
+                ("FreeSWITCH-Hostname", ident.hostname),
+                ("FreeSWITCH-Switchname", ident.switchname),
+                ("FreeSWITCH-IPv4", ident.ipv4),
+                ("FreeSWITCH-IPv6", ident.ipv6),
+                ("Event-Date-Local", local),
+                ("Event-Date-GMT", gmt),
+                ("Event-Date-Timestamp", str(int(now * 1_000_000))),
+                ("Event-Calling-File", file),
+                ("Event-Calling-Function", func),
+                ("Event-Calling-Line-Number", str(line)),
+                ("Event-Sequence", str(self._sequence)),
+            ],
+            subclass=subclass,
+        )
+        if subclass:
+            event.add("Event-Subclass", subclass)
+        return event
+
+    def fire(self, event: Event) -> None:
+        """Deliver to every sink now, in order (switch_event_fire).
+
+        mod_event_socket delivers a copy made by switch_event_dup, which puts
+        ``Event-Subclass`` first; the simulator applies that order once, here.
+        """
+        if event.subclass:
+            subclass_headers = [h for h in event.headers if h[0] == "Event-Subclass"]
+            if subclass_headers and event.headers[0][0] != "Event-Subclass":
+                event.headers = [("Event-Subclass", event.subclass)] + [
+                    h for h in event.headers if h[0] != "Event-Subclass"
+                ]
+        self.history.append(event)
+        for sink in list(self.sinks):
+            sink.offer(event)
+
+    def fire_many(self, events: list[Event]) -> None:
+        for event in events:
+            self.fire(event)
+
+    def heartbeat_event(self) -> Event:
+        ev = self.new_event("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
+        up = self.uptime_micros()
+        ev.add("Event-Info", "System Ready")
+        ev.add("Up-Time", uptime_text(up))
+        ev.add("FreeSWITCH-Version", VERSION)
+        ev.add("Uptime-msec", str(up // 1000))
+        ev.add("Session-Count", str(len(self.channels)))
+        ev.add("Max-Sessions", str(self.max_sessions))
+        ev.add("Session-Per-Sec", "30")
+        ev.add("Session-Per-Sec-Last", "0")
+        ev.add("Session-Per-Sec-Max", "0")
+        ev.add("Session-Per-Sec-FiveMin", "0")
+        ev.add("Session-Since-Startup", str(self._session_ids))
+        ev.add("Session-Peak-Max", str(self.peak_sessions))
+        ev.add("Session-Peak-FiveMin", str(self.peak_sessions))
+        ev.add("Idle-CPU", "100.000000")
+        return ev
+
+    # -- logging --------------------------------------------------------------------------
+
+    def log(
+        self, level: int, file: str, func: str, line: int, text: str, *, uuid: str = ""
+    ) -> None:
+        """A console log line; connections that asked for ``log`` get it as log/data."""
+        now = self.clock.now()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        micros = int((now - int(now)) * 1_000_000)
+        name = LOG_LEVEL_NAMES.get(level, "DEBUG")
+        data = f"{stamp}.{micros:06d} 100.00% [{name}] {file}:{line} {text}"
+        if not data.endswith("\n"):
+            data += "\n"
+        # Text-Channel 3 is SWITCH_CHANNEL_ID_SESSION, what SWITCH_CHANNEL_SESSION_LOG uses.
+        record = LogLine(
+            level=level, channel=3, file=file, func=func, line=line, data=data, user_data=uuid
+        )
+        for sink in list(self.sinks):
+            sink.offer_log(record)
+
+
+def uptime_text(micros: int) -> str:
+    """The ``UP ...`` phrase of ``status`` and HEARTBEAT's Up-Time (switch_core_measure_time)."""
+    total_ms, mms = divmod(micros, 1000)
+    total_s, ms = divmod(total_ms, 1000)
+    total_m, sec = divmod(total_s, 60)
+    total_h, minute = divmod(total_m, 60)
+    total_d, hour = divmod(total_h, 24)
+    year, day = divmod(total_d, 365)
+
+    def unit(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    return ", ".join(
+        [
+            unit(year, "year"),
+            unit(day, "day"),
+            unit(hour, "hour"),
+            unit(minute, "minute"),
+            unit(sec, "second"),
+            unit(ms, "millisecond"),
+            unit(mms, "microsecond"),
+        ]
+    )
+
+
+async def checkpoint() -> None:
+    await anyio.lowlevel.checkpoint()
