@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
@@ -83,8 +82,8 @@ class _Waiter:
         self.error: BaseException | None = None
         self.abandoned = False
         self.timeout = timeout
-        # time.monotonic is the clock anyio's asyncio backend uses; the keeper uses it too.
-        self.deadline = time.monotonic() + timeout
+        # The event loop's clock (virtual under a test clock), as the keeper reads it.
+        self.deadline = anyio.current_time() + timeout
 
     @property
     def what(self) -> str:
@@ -224,7 +223,7 @@ class Connection:
                 await wake.wait()
                 continue
             await anyio.sleep(DEADLINE_TICK)
-            now = time.monotonic()
+            now = anyio.current_time()
             for waiter in self._replies:
                 if waiter.deadline <= now and not waiter.done.is_set():
                     waiter.abandoned = True  # stays in line: its late reply is dropped
