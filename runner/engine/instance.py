@@ -22,6 +22,7 @@ import anyio
 from runner.engine.control import GotoFlow, StopFlow
 from runner.engine.link import Link, StepFailed
 from runner.engine.logs import call_uuid, flow_name, step_where
+from runner.engine.slim import Interest
 from runner.engine.steps import EXECUTORS, initial_vars
 from runner.esl.errors import EslError
 from runner.flow.context import RenderContext
@@ -76,11 +77,15 @@ class FlowInstance:
         metrics: Metrics | None = None,
         on_finish: Callable[[FlowInstance], None] | None = None,
         any_waiters: set[FlowInstance] | None = None,
+        interest: Interest | None = None,
     ) -> None:
         self.flow = flow
         self.flows = flows
         self.link = link
         self.uuid = link.uuid
+        # Events the instance keeps hold only the headers its flows can read.
+        self.interest = interest or Interest.of(None)
+        trigger = self.interest.slim(trigger)
         self.trigger = trigger
         self.event: Mapping[str, str] = trigger
         self.captures = captures
@@ -119,7 +124,7 @@ class FlowInstance:
             waiting.error = exc
             taken = True
         if taken:
-            waiting.event = event
+            waiting.event = self.interest.slim(event)
             self._disarm(waiting)
             waiting.done.set()
 
@@ -128,7 +133,7 @@ class FlowInstance:
         if self.hung_up or self.finished or self.after_hangup:
             return
         self.hung_up = True
-        self.hangup_event = event
+        self.hangup_event = self.interest.slim(event)
         if self._scope is not None:
             self._scope.cancel()
 

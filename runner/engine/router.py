@@ -22,6 +22,7 @@ from datetime import datetime
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance
 from runner.engine.link import Link
 from runner.engine.metrics import Metrics
+from runner.engine.slim import interest
 from runner.flow.errors import ExpressionError
 from runner.flow.flowset import FlowSet, Match
 from runner.flow.models import Flow
@@ -55,6 +56,12 @@ class Router:
         self.channel_less: set[FlowInstance] = set()
         self._queued: dict[tuple[str, str], deque[Start]] = {}
         self.configure: Callable[[FlowInstance], None] | None = None
+        self.interest = interest(flows)
+
+    def set_flows(self, flows: FlowSet) -> None:
+        """A reload: new triggers use `flows`; running instances keep theirs."""
+        self.flows = flows
+        self.interest = interest(flows)
 
     @property
     def active(self) -> int:
@@ -96,11 +103,12 @@ class Router:
     def start(self, found: Match, uuid: str, trigger: Mapping[str, str], link: Link) -> None:
         """Start `found.flow` for this channel, honouring the flow's on_busy."""
         flow = found.flow
+        flows, keep = self.flows, self.interest
 
         def start() -> None:
             instance = FlowInstance(
                 flow,
-                self.flows,
+                flows,
                 link,
                 trigger,
                 found.captures,
@@ -108,6 +116,7 @@ class Router:
                 metrics=self.metrics,
                 on_finish=self._finished,
                 any_waiters=self.any_waiters,
+                interest=keep,
             )
             if self.configure is not None:
                 self.configure(instance)

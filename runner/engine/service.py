@@ -288,6 +288,7 @@ class Engine:
             clock=self.clock,
             metrics=self.metrics,
             any_waiters=self.router.any_waiters,
+            interest=self.router.interest,
         )
         instance.observer = self.observer
         self.outbound_calls.add(instance)
@@ -313,7 +314,7 @@ class Engine:
     # -- reload and shutdown -------------------------------------------------------------------
     async def reload(self, flows: FlowSet) -> None:
         """New calls use `flows`; running instances finish on the flows they started with."""
-        self.router.flows = flows
+        self.router.set_flows(flows)
         for node in self.nodes:
             if node.conn is not None and node.conn.connected:
                 try:

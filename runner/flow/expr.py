@@ -351,6 +351,10 @@ class Expression:
     var_refs: frozenset[str]
     capture_refs: frozenset[int]
     _run: Evaluator = field(repr=False, compare=False)
+    reads: frozenset[tuple[object, ...]] = field(default=frozenset(), compare=False)
+    """Every data path it reads, longest chains only: `('event', 'Caller-Caller-ID-Name')`,
+    `('vars', 'entry', 'variable_pin')`; a bare `('event',)` means the whole mapping (or
+    keys that are not constants). The engine keeps only the headers flows read."""
 
     def evaluate(self, ctx: RenderContext) -> object:
         """The expression's value; ExpressionError (naming the expression) when it fails."""
@@ -375,6 +379,8 @@ class _Compiler:
         self.var_refs: set[str] = set()
         self.capture_refs: set[int] = set()
         self.sources: list[str] = []
+        self.reads: set[tuple[object, ...]] = set()
+        self._chained = False  # compiling the container of a subscript or attribute
 
     def offset(self, node: ast.AST) -> int:
         """0-based index into the user's text of `node`."""
@@ -408,6 +414,8 @@ class _Compiler:
         if node.id in _NAME_EVALUATORS:
             if node.id == "uuid":
                 self.sources.append("channel uuid")
+            if not self._chained:
+                self.reads.add((node.id,))
             return _NAME_EVALUATORS[node.id]
         if node.id in FUNCTIONS:
             raise self.fail(f"function '{node.id}' must be called: {node.id}(...)", node)
@@ -438,8 +446,17 @@ class _Compiler:
     def _note_path(self, node: ast.expr) -> None:
         path = self._key_path(node)
         if path is None:
+            if not self._chained:
+                # A chain with a computed key (`event[vars.h]`): its base is read whole.
+                base: ast.expr = node
+                while isinstance(base, ast.Subscript | ast.Attribute):
+                    base = base.value
+                if isinstance(base, ast.Name) and base.id in _NAME_EVALUATORS:
+                    self.reads.add((base.id,))
             return
         name, keys = path
+        if not self._chained:
+            self.reads.add((name, *keys))
         if name == "vars" and keys and isinstance(keys[0], str):
             self.var_refs.add(keys[0])
         if name == "captures" and len(keys) == 1 and isinstance(keys[0], int):
@@ -447,7 +464,11 @@ class _Compiler:
         self.sources.append(describe_path(name, keys))
 
     def _index(self, node: ast.Subscript | ast.Attribute, key: Evaluator) -> Evaluator:
-        container = self.compile(node.value)
+        chained, self._chained = self._chained, True
+        try:
+            container = self.compile(node.value)
+        finally:
+            self._chained = chained
         path = self._key_path(node.value)
         header_lookup = (
             path is not None and path[0] in _HEADER_MAPPINGS and not path[1]
@@ -462,7 +483,12 @@ class _Compiler:
         if isinstance(node.slice, ast.Slice):
             raise self.fail("slices not allowed in expressions", node.slice)
         self._note_path(node)
-        return self._index(node, self.compile(node.slice))
+        chained, self._chained = self._chained, False
+        try:
+            key = self.compile(node.slice)
+        finally:
+            self._chained = chained
+        return self._index(node, key)
 
     def _Attribute(self, node: ast.Attribute) -> Evaluator:
         if node.attr.startswith("_"):
@@ -644,4 +670,5 @@ def compile_expression(source: str) -> Expression:
         var_refs=frozenset(compiler.var_refs),
         capture_refs=frozenset(compiler.capture_refs),
         _run=run,
+        reads=frozenset(compiler.reads),
     )
