@@ -147,7 +147,13 @@ class Engine:
         return any(node.conn is not None and node.conn.connected for node in self.nodes)
 
     def subscriptions(self) -> frozenset[EventKey]:
-        return self.flows.subscriptions() | ENGINE_EVENTS
+        """What the flows need, plus what running instances started on older flow sets
+        still wait for (after a reload), plus the engine's own needs."""
+        keys = set(self.flows.subscriptions()) | ENGINE_EVENTS
+        for flows in {id(i.flows): i.flows for i in self.router.instances()}.values():
+            if flows is not self.flows:
+                keys |= flows.subscriptions()
+        return frozenset(keys)
 
     # -- running -------------------------------------------------------------------------------
     async def run(
