@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -115,14 +115,18 @@ class Outcome:
 class Recorder(logging.Handler):
     """Observer, command hook, event hook and log handler of one run."""
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: Outcome, flows: FlowSet) -> None:
         super().__init__(logging.DEBUG)
         self.addFilter(CallContextFilter())
         self.outcome = outcome
         self.t0 = 0.0
         self.recording = True
         self.running: dict[int, tuple[FlowInstance, StepBase]] = {}
+        # Instances in the order their first step ran, with their start; commands carry
+        # that number until finish() ranks the instances.
         self.numbers: dict[int, int] = {}
+        self.starts: list[tuple[float, int, int, StartedFlow]] = []
+        self.dispatch = {flow.flow: index for index, flow in enumerate(flows)}
 
     def now(self) -> float:
         return anyio.current_time() - self.t0
@@ -134,8 +138,10 @@ class Recorder(logging.Handler):
         if not self.recording:
             return
         if id(instance) not in self.running:
-            self.numbers[id(instance)] = len(self.numbers)
-            self.outcome.flows.append(StartedFlow(instance.started_flow, instance.uuid, self.now()))
+            number = self.numbers[id(instance)] = len(self.numbers)
+            started = StartedFlow(instance.started_flow, instance.uuid, self.now())
+            order = self.dispatch.get(instance.started_flow, len(self.dispatch))
+            self.starts.append((started.time, order, number, started))
         self.running[id(instance)] = (instance, step)
 
     def command(self, uuid: str, data: bytes) -> None:
@@ -155,15 +161,22 @@ class Recorder(logging.Handler):
         )
 
     def finish(self) -> None:
-        """Stop recording; put the commands in their canonical order.
+        """Stop recording; put the flows and commands in their canonical order.
 
-        Each flow instance's commands stay in the order it sent them. Flows that run side
-        by side (two instances on one call) send at the same simulated moment in an order
-        the scheduler picks; those are ordered by which flow started first, so a test
-        sees the same list on every run.
+        Flows started at the same simulated moment are listed in dispatch order (priority,
+        then file), the order the engine tries them, not the order the scheduler happened
+        to run them. Each instance's commands stay in the order it sent them; commands
+        that flows running side by side sent at the same moment are listed by the rank of
+        their flow. So a test sees the same lists on every run.
         """
         self.recording = False
-        self.outcome.commands.sort(key=lambda command: (command.time, command.instance))
+        self.starts.sort(key=lambda start: start[:3])
+        rank = {number: index for index, (_, _, number, _) in enumerate(self.starts)}
+        self.outcome.flows = [start[3] for start in self.starts]
+        self.outcome.commands = sorted(
+            (replace(c, instance=rank.get(c.instance, -1)) for c in self.outcome.commands),
+            key=lambda command: (command.time, command.instance),
+        )
 
     # -- logging ---------------------------------------------------------------------------
     def emit(self, record: logging.LogRecord) -> None:
@@ -392,7 +405,7 @@ class Run:
 def run_case(case: TestCase, flows: FlowSet) -> Run:
     """Run `case` against `flows` on a fresh simulator and engine (blocking)."""
     outcome = Outcome()
-    recorder = Recorder(outcome)
+    recorder = Recorder(outcome, flows)
     runner_logger = logging.getLogger("runner")
     flow_logger = logging.getLogger("runner.flow")
     saved_level = flow_logger.level

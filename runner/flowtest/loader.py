@@ -15,7 +15,7 @@ from typing import Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from runner.flow.errors import FlowError
+from runner.flow.errors import FlowError, suggest
 from runner.flow.fields import describe_input
 from runner.flow.loader import TEST_SUFFIXES, is_test_file
 from runner.flow.translate import translate
@@ -153,6 +153,26 @@ def _translated(error: ErrorDetails, source: SourceFile, document: Document) -> 
         return source.error(document.values.get(()), f"{where}: {error['msg']}")
 
 
+def _typos_once(details: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop "missing key 'x'" where the same mapping has an unknown key that is a typo of
+    'x': its message already says "did you mean 'x'?"."""
+    typos = {
+        (tuple(error["loc"][:-1]), suggest(str(error["loc"][-1]), [str(missing["loc"][-1])]))
+        for error in details
+        if error["type"] == "extra_forbidden" and error["loc"]
+        for missing in details
+        if missing["type"] == "missing" and missing["loc"]
+    }
+    return [
+        error
+        for error in details
+        if not (
+            error["type"] == "missing"
+            and (tuple(error["loc"][:-1]), str(error["loc"][-1])) in typos
+        )
+    ]
+
+
 def _validate(
     path: Path, source: SourceFile, document: Document
 ) -> tuple[LoadedCase | None, list[FlowError]]:
@@ -167,7 +187,7 @@ def _validate(
         case = TestCase.model_validate(data, context={"base": path.parent})
     except ValidationError as exc:
         details = exc.errors(include_url=False, include_context=True, include_input=True)
-        return None, [_translated(error, source, document) for error in details]
+        return None, [_translated(error, source, document) for error in _typos_once(details)]
     if case.flows is not None:
         flow_paths = [_relative(flow_path) for flow_path in case.flows]
     else:

@@ -296,7 +296,7 @@ class SwitchEvent(Model):
 def _app_short(value: object) -> object:
     if value is None:
         return {}
-    if isinstance(value, str):
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"duration": value}
     return value
 

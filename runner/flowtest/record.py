@@ -197,7 +197,7 @@ def record_file(path: Path, cache: FlowCache | None = None) -> Recorded:
         raise RecordError(f"{path}: could not match its documents to its tests")
     results = []
     for document, loaded in zip(documents, test_file.cases, strict=True):
-        result = run_loaded(loaded, cache)
+        result = run_loaded(loaded, cache, recording=True)
         if result.run is None:
             problems = "\n".join(problem.display() for problem in result.problems)
             raise RecordError(problems or f"{loaded.where}: could not run")
