@@ -120,7 +120,7 @@ def _run(paths: list[Path], junit: Path | None, verbose: bool) -> None:
     from runner.flowtest.suite import run_tests
 
     def show(result: CaseResult) -> None:
-        typer.echo(render(result, verbose_pass=verbose))
+        typer.echo(render(result, verbose=verbose))
 
     suite = run_tests(paths, on_result=show)
     typer.echo(summary(suite))

@@ -44,10 +44,33 @@ def details(result: CaseResult) -> list[str]:
     return lines
 
 
-def render(result: CaseResult, *, verbose_pass: bool = False) -> str:
+def trace(result: CaseResult) -> list[str]:
+    """What happened, for `-v`: flows started, commands sent by steps, log lines, errors."""
+    if result.run is None:
+        return []
+    outcome = result.run.outcome
+    sent = [command for command in outcome.commands if command.by_step]
+    width = min(max((len(c.summary()) for c in sent), default=0), 64)
+    rows: list[tuple[float, int, str]] = []
+    for flow in outcome.flows:
+        on = f" on {flow.uuid}" if flow.uuid else ""
+        rows.append((flow.time, 0, f"flow {flow.flow} started{on}"))
+    for command in sent:
+        summary = command.summary()
+        summary = summary if len(summary) <= 64 else summary[:61] + "..."
+        rows.append((command.time, 1, f"{summary:<{width}}  {command.where}"))
+    rows += [(line.time, 2, f"log {line.level}: {line.message}") for line in outcome.logs]
+    rows += [(line.time, 2, f"error: {line.message}") for line in outcome.errors]
+    rows.sort(key=lambda row: row[:2])
+    return [f"{_INDENT}{time:>6g} s  {text}".rstrip() for time, _, text in rows]
+
+
+def render(result: CaseResult, *, verbose: bool = False) -> str:
+    """The headline; the details of a failure; with `verbose`, what happened too."""
     lines = [headline(result)]
-    if result.status != "passed" or verbose_pass:
-        lines.extend(details(result))
+    lines.extend(details(result))
+    if verbose:
+        lines.extend(trace(result))
     return "\n".join(lines)
 
 

@@ -2,57 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.greeter import BROKEN_FLOW, FLOW, greeter_project
 from typer.testing import CliRunner
 
 from runner.cli import app
 
-FLOW = """\
-flow: greeter
-trigger: CHANNEL_PARK
-when: {field: Caller-Destination-Number, expression: ^(7\\d\\d\\d)$}
-steps:
-  - execute: answer
-  - execute: {app: playback, arg: "greetings/$1.wav"}
-  - sendevent: {event: CUSTOM, subclass: "greeter::done", headers: {Line: "$1"}}
-  - hangup: NORMAL_CLEARING
-"""
-
-TEST = """\
-# The greeter answers 7xxx and plays that line's greeting.
-test: 7001 hears its greeting
-at: "2026-03-02T10:00:00+01:00"
-call: {destination: "7001", caller: {number: "1001"}}
-expect:
-  flow: greeter
-  commands:
-    - execute: answer
-    - execute: {app: playback, arg: greetings/7001.wav}
-    - hangup: NORMAL_CLEARING
-  events_sent:
-    - {event: CUSTOM, subclass: "greeter::done", headers: {Line: "7001"}}
-  hangup_cause: NORMAL_CLEARING
-"""
-
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
-    """A folder with flows/greeter.yaml and flows/tests/greeter.test.yaml; the working
-    directory while the test runs, so paths print relative to it."""
-    (tmp_path / "flows" / "tests").mkdir(parents=True)
-    (tmp_path / "flows" / "greeter.yaml").write_text(FLOW)
-    (tmp_path / "flows" / "tests" / "greeter.test.yaml").write_text(TEST)
-    here = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        yield tmp_path
-    finally:
-        os.chdir(here)
+    with greeter_project(tmp_path) as root:
+        yield root
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -75,10 +39,7 @@ def test_a_passing_test_prints_one_line_and_exits_0(project: Path) -> None:
 def test_a_broken_flow_fails_with_a_readable_diff(project: Path) -> None:
     """The flow plays the wrong file and forgot to hang up: the diff shows what the test
     expected (with the test's line) against what was sent (with the flow's line)."""
-    broken = FLOW.replace('"greetings/$1.wav"', '"greeting/$1.wav"').replace(
-        "  - hangup: NORMAL_CLEARING\n", ""
-    )
-    (project / "flows" / "greeter.yaml").write_text(broken)
+    (project / "flows" / "greeter.yaml").write_text(BROKEN_FLOW)
     code, output = invoke("test", "flows")
     assert code == 1
     assert output.splitlines()[:-1] == [
