@@ -385,3 +385,25 @@ def _quote(pattern: Pattern) -> str:
 def check(loaded: LoadedCase, outcome: Outcome) -> list[Failure]:
     """Every way `outcome` differs from what `loaded` expects (empty: the test passes)."""
     return Checker(loaded, outcome).check()
+
+
+def races(outcome: Outcome) -> list[str]:
+    """Moments when flows running side by side sent commands to one call at once.
+
+    Their relative order on the wire is up to the scheduler (as it is up to the threads
+    of a real switch): a test that fails only sometimes usually fails there.
+    """
+    by_moment: dict[tuple[str, float], list[SentCommand]] = {}
+    for command in outcome.commands:
+        if command.by_step and command.uuid:
+            by_moment.setdefault((command.uuid, command.time), []).append(command)
+    notes = []
+    for (uuid, moment), commands in by_moment.items():
+        flows = list(dict.fromkeys((c.instance, c.flow) for c in commands))
+        if len(flows) > 1:
+            names = " and ".join(str(flow) for _, flow in flows)
+            notes.append(
+                f"note: {names} sent commands to {uuid} at the same moment ({moment:g} s): "
+                "which goes first is up to the scheduler"
+            )
+    return notes

@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
-from runner.engine.config_fields import ConfigPath, as_list
+from runner.engine.config_fields import ConfigPath, as_list, format_duration
 from runner.flow.durations import DURATION_PATTERN
 from runner.flow.errors import did_you_mean
 from runner.flow.fields import (
@@ -661,7 +661,39 @@ class TestCase(Model):
                 "give the expectations once: under expect:, or under call.expect",
                 at=("call", "expect"),
             )
+        self._within_timeout()
         return self
+
+    def _within_timeout(self) -> None:
+        """Every call, key press, hangup and event happens before the test times out."""
+        limit = format_duration(self.timeout)
+        calls: list[tuple[tuple[str | int, ...], Call]] = (
+            [(("call",), self.call)]
+            if self.call is not None
+            else [(("calls", index), call) for index, call in enumerate(self.calls or ())]
+        )
+        moments: list[tuple[tuple[str | int, ...], float, str]] = []
+        for where, call in calls:
+            start = call.after or 0.0
+            moments.append(((*where, "after"), start, "the call arrives"))
+            if call.hangup_after is not None:
+                moments.append(
+                    ((*where, "hangup_after"), start + call.hangup_after, "the caller hangs up")
+                )
+            for index, entry in enumerate(call.dtmf):
+                if isinstance(entry, KeyPress):
+                    moments.append(
+                        ((*where, "dtmf", index), start + entry.after, "a key is pressed")
+                    )
+        for index, event in enumerate(self.events):
+            moments.append((("events", index, "after"), event.after or 0.0, "the event fires"))
+        for where, moment, what in moments:
+            if moment >= self.timeout:
+                raise invalid(
+                    f"{what} {format_duration(moment)} into the test, after its timeout "
+                    f"({limit}): give the test a longer timeout",
+                    at=where,
+                )
 
     def all_calls(self) -> tuple[Call, ...]:
         if self.call is not None:

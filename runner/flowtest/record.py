@@ -150,7 +150,7 @@ def _set_at(document: CommentedMap, at: datetime) -> None:
     position = next(
         (keys.index(key) for key in ("call", "calls", "events") if key in document), len(keys)
     )
-    document.insert(position, "at", at.isoformat())
+    document.insert(position, "at", at.replace(microsecond=0).isoformat())
 
 
 def _store(document: CommentedMap, loaded: LoadedCase, outcome: Outcome) -> None:

@@ -41,6 +41,7 @@ def details(result: CaseResult) -> list[str]:
     for failure in result.failures:
         lines.append(_INDENT + failure.headline)
         lines.extend(_INDENT + text for text in failure.lines)
+    lines.extend(_INDENT + note for note in result.notes)
     return lines
 
 

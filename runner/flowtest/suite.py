@@ -18,7 +18,7 @@ from typing import Literal
 from runner.flow import FlowValidationError, load_flows
 from runner.flow.errors import FlowError, did_you_mean
 from runner.flow.flowset import FlowSet
-from runner.flowtest.check import Failure, check
+from runner.flowtest.check import Failure, check, races
 from runner.flowtest.harness import Run, run_case
 from runner.flowtest.loader import LoadedCase, find_test_files, load_test_file
 from runner.flowtest.models import Expect
@@ -36,6 +36,7 @@ class CaseResult:
     status: Status
     failures: list[Failure] = field(default_factory=list)
     problems: list[FlowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     run: Run | None = None
     loaded: LoadedCase | None = None
 
@@ -133,6 +134,8 @@ def run_loaded(loaded: LoadedCase, cache: FlowCache, *, recording: bool = False)
     result.run = run_case(loaded.case, flows)
     result.failures = check(loaded, result.run.outcome)
     result.status = "failed" if result.failures else "passed"
+    if result.failures:
+        result.notes = races(result.run.outcome)
     return result
 
 

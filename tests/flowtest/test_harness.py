@@ -12,6 +12,7 @@ from pathlib import Path
 from runner.flow import FlowSet, load_flow_sources
 from runner.flow.errors import SourcePos
 from runner.flow.yamldoc import parse_yaml
+from runner.flowtest.check import races
 from runner.flowtest.harness import Outcome, run_case
 from runner.flowtest.models import TestCase
 
@@ -277,3 +278,21 @@ def test_a_hangup_in_the_middle_of_a_step_is_no_error() -> None:
     )
     assert outcome.errors == []
     assert outcome.calls[0].hangup_cause == "DESTINATION_OUT_OF_ORDER"
+
+
+def test_flows_acting_on_one_call_at_one_moment_are_pointed_out() -> None:
+    outcome = run(
+        "flow: a\ntrigger: CHANNEL_PARK\ncontinue: true\npriority: 1\n"
+        "steps: [{execute: {app: set, arg: x=1}}]\n---\n"
+        "flow: b\ntrigger: CHANNEL_PARK\npriority: 2\nsteps: [{hangup: USER_BUSY}]\n",
+        'test: t\ncall: {destination: "1"}\n',
+    )
+    assert races(outcome) == [
+        "note: a and b sent commands to 00000000-0000-4000-8000-000000000001 at the same "
+        "moment (0 s): which goes first is up to the scheduler"
+    ]
+    one = run(
+        "flow: a\ntrigger: CHANNEL_PARK\nsteps: [{execute: answer}, hangup]\n",
+        'test: t\ncall: {destination: "1"}\n',
+    )
+    assert races(one) == []

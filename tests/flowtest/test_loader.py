@@ -162,6 +162,16 @@ def test_each_document_is_a_test_and_reports_point_at_its_test_key(tmp_path: Pat
             "3:25: a duration needs a unit: write 2s or 2ms",
         ),
         (
+            "test: x\ncalls:\n  - {destination: '1'}\n  - {destination: '1', after: 2h}\n",
+            "4:24: the call arrives 2h into the test, after its timeout (1h): give the test "
+            "a longer timeout",
+        ),
+        (
+            "test: x\ntimeout: 1m\ncall: {destination: '1', after: 30s, hangup_after: 40s}\n",
+            "3:38: the caller hangs up 70s into the test, after its timeout (1m): give the "
+            "test a longer timeout",
+        ),
+        (
             "test: [\n",
             "2:1: YAML syntax error: expected the node content, but found '<stream end>' "
             "(while parsing a flow node)",
