@@ -256,7 +256,6 @@ async def _run(case: TestCase, flows: FlowSet, outcome: Outcome, recorder: Recor
     if settings.media.default is not None:
         media.default_seconds = settings.media.default
     media.durations.update(settings.media.files)
-    options = {} if settings.answer_delay is None else {"answer_delay": settings.answer_delay}
     try:
         async with Simulator(
             SWITCH_HOST,
@@ -264,8 +263,9 @@ async def _run(case: TestCase, flows: FlowSet, outcome: Outcome, recorder: Recor
             clock=SimClock(start=start.timestamp(), timer=anyio.current_time),
             network=network,
             media=media,
-            **options,  # type: ignore[arg-type]
         ) as sim:
+            if settings.answer_delay is not None:
+                sim.core.answer_delay = settings.answer_delay
             for name, stub in settings.apps.items():
                 sim.core.applications[name] = _app_stub(stub)
             for name, output in settings.api.items():

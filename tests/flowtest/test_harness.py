@@ -296,3 +296,25 @@ def test_flows_acting_on_one_call_at_one_moment_are_pointed_out() -> None:
         'test: t\ncall: {destination: "1"}\n',
     )
     assert races(one) == []
+
+
+def test_prompt_lengths_and_ringing_time_are_the_test_s_to_set() -> None:
+    outcome = run(
+        """\
+flow: f
+trigger: CHANNEL_PARK
+when: {field: Caller-Destination-Number, expression: ^1$}
+steps:
+  - execute: {app: playback, arg: a.wav}
+  - log: played
+  - execute: {app: playback, arg: b.wav}
+  - api: "originate user/1001 &park()"
+  - log: answered
+""",
+        "test: t\nswitch:\n  media: {default: 2s, files: {a.wav: 3s}}\n  answer_delay: 4s\n"
+        'call: {destination: "1"}\n',
+    )
+    assert [(line.time, line.message) for line in outcome.logs] == [
+        (3.0, "played"),
+        (9.0, "answered"),  # b.wav's default 2 s, then 4 s of ringing
+    ]
