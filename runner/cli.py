@@ -18,6 +18,7 @@ from runner import __version__
 from runner.esl.cli import esl_app, join_filter_args
 from runner.flow import FlowError, FlowValidationError, find_flow_files, load_flows
 from runner.flow.schema import stale_schemas, write_schemas
+from runner.flowtest import cli as flowtest_cli
 from runner.schemas import ALL_SCHEMAS
 
 app = typer.Typer(
@@ -49,6 +50,9 @@ def _root(
 
 # -- eslflow esl ... -------------------------------------------------------------------
 app.add_typer(esl_app)
+
+# -- eslflow test ... (issue 6: runner/flowtest/cli.py) ---------------------------------
+app.command(name="test")(flowtest_cli.test)
 
 
 @app.command()

@@ -118,21 +118,23 @@ def test_an_unknown_format_is_a_usage_error() -> None:
 
 def test_schema_check_passes_on_the_committed_schemas() -> None:
     code, output = invoke("schema", "--check", "--out", str(ROOT / "schemas"))
-    assert (code, output) == (0, f"2 schema file(s) in {ROOT / 'schemas'} up to date\n")
+    assert (code, output) == (0, f"3 schema file(s) in {ROOT / 'schemas'} up to date\n")
 
 
 def test_schema_writes_and_check_notices_staleness(tmp_path: Path) -> None:
     out = tmp_path / "schemas"
     flow, config = out / "flow.schema.json", out / "config.schema.json"
+    tests = out / "test.schema.json"
     code, output = invoke("schema", "--check", "--out", str(out))
     assert (code, output) == (
         1,
         f"{flow} is missing: run `eslflow schema --out {out}`\n"
-        f"{config} is missing: run `eslflow schema --out {out}`\n",
+        f"{config} is missing: run `eslflow schema --out {out}`\n"
+        f"{tests} is missing: run `eslflow schema --out {out}`\n",
     )
     code, output = invoke("schema", "--out", str(out))
-    assert (code, output) == (0, f"wrote {flow}\nwrote {config}\n")
-    for written in (flow, config):
+    assert (code, output) == (0, f"wrote {flow}\nwrote {config}\nwrote {tests}\n")
+    for written in (flow, config, tests):
         assert written.read_text() == (ROOT / "schemas" / written.name).read_text()
     config.write_text("{}\n")
     code, output = invoke("schema", "--check", "--out", str(out))

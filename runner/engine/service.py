@@ -35,6 +35,7 @@ from runner.esl.event import Event
 from runner.esl.inbound import Backoff, InboundConnection
 from runner.esl.outbound import OutboundConnection, OutboundServer
 from runner.flow.flowset import EventKey, FlowSet
+from runner.network import TCP, Network
 
 log = logging.getLogger("runner.engine")
 
@@ -109,8 +110,11 @@ class Engine:
         observer: Observer | None = None,
         on_command: CommandObserver | None = None,
         on_event: Callable[[str, Event], None] | None = None,
+        network: Network = TCP,
     ) -> None:
         self.metrics = metrics or Metrics()
+        # How nodes are reached and the outbound listener listens (`eslflow test`: memory).
+        self.network = network
         self.clock = clock or (lambda: datetime.now(UTC))
         self.backoff = backoff or Backoff()
         self.observer = observer
@@ -163,7 +167,11 @@ class Engine:
             if self.outbound_spec is not None:
                 spec = self.outbound_spec
                 self.outbound_server = OutboundServer(
-                    self._outbound_call, host=spec.host, port=spec.port, allow=spec.allow
+                    self._outbound_call,
+                    host=spec.host,
+                    port=spec.port,
+                    allow=spec.allow,
+                    network=self.network,
                 )
                 self.outbound_port = await tg.start(self.outbound_server.serve)
             task_status.started()
@@ -178,7 +186,12 @@ class Engine:
         started = False
         try:
             async with InboundConnection.connect(
-                spec.host, spec.port, spec.password, reconnect=True, backoff=self.backoff
+                spec.host,
+                spec.port,
+                spec.password,
+                reconnect=True,
+                backoff=self.backoff,
+                network=self.network,
             ) as conn:
                 node.conn = conn
                 conn.on_connect.append(lambda c: self._connected(node))

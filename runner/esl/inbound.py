@@ -38,6 +38,7 @@ from runner.esl.errors import (
 )
 from runner.esl.event import Event
 from runner.esl.messages import CommandReply, RudeRejection
+from runner.network import TCP, Network
 
 log = logging.getLogger("runner.esl")
 
@@ -69,12 +70,13 @@ async def _open(
     subscribers: list[EventBuffer],
     owns_subscribers: bool,
     tg: anyio.abc.TaskGroup,
+    network: Network = TCP,
 ) -> Connection:
     """Connect, start the reader, authenticate. The password never appears in errors."""
     where = f"{host}:{port}"
     try:
         with anyio.fail_after(timeout):
-            stream = await anyio.connect_tcp(host, port)
+            stream = await network.connect_tcp(host, port)
     except TimeoutError:
         raise EslConnectionError(f"connecting to FreeSWITCH at {where} timed out") from None
     except OSError as exc:
@@ -143,8 +145,10 @@ class InboundConnection:
         command_timeout: float | None = 60.0,
         reconnect: bool = False,
         backoff: Backoff = Backoff(),
+        network: Network = TCP,
     ) -> None:
         self.host = host
+        self.network = network
         self.port = port
         self._password = password
         self._user = user
@@ -178,12 +182,14 @@ class InboundConnection:
         command_timeout: float | None = 60.0,
         reconnect: bool = False,
         backoff: Backoff = Backoff(),
+        network: Network = TCP,
     ) -> AsyncIterator[InboundConnection]:
         """Connect and authenticate; close with `exit` when the block ends.
 
         `user="1000@example.com"` uses `userauth` instead of `auth`. With
         `reconnect=True`, the first connection is retried too (until it succeeds or
-        the password is refused) and the block is entered once it is up.
+        the password is refused) and the block is entered once it is up. `network` is
+        how to reach the switch (TCP; `eslflow test` connects in memory).
         """
         self = cls(
             host,
@@ -194,6 +200,7 @@ class InboundConnection:
             command_timeout=command_timeout,
             reconnect=reconnect,
             backoff=backoff,
+            network=network,
         )
         with unwrap_single():
             async with anyio.create_task_group() as tg:
@@ -224,6 +231,7 @@ class InboundConnection:
             subscribers=self._subscribers,
             owns_subscribers=not self.reconnect,
             tg=tg,
+            network=self.network,
         )
 
     async def _supervise(

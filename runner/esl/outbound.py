@@ -30,6 +30,7 @@ from runner.esl.connection import Connection, EventFormat
 from runner.esl.errors import EslError, EslProtocolError
 from runner.esl.event import Event
 from runner.esl.messages import CommandReply
+from runner.network import TCP, Network
 
 log = logging.getLogger("runner.esl")
 
@@ -126,8 +127,10 @@ class OutboundServer:
         allow: Iterable[str] = DEFAULT_ALLOW,
         connect_timeout: float = 5.0,
         command_timeout: float | None = 60.0,
+        network: Network = TCP,
     ) -> None:
         self.handler = handler
+        self.network = network
         self.host = host
         self.port = port
         self.allow = parse_networks(allow)
@@ -146,7 +149,7 @@ class OutboundServer:
         After `stop_accepting()` the listener closes and `serve` returns once the calls
         in progress have ended (a drain).
         """
-        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
+        listener = await self.network.create_tcp_listener(self.host, self.port)
         async with anyio.create_task_group() as calls:
             async with listener:
                 port = listener.extra(SocketAttribute.local_port)
@@ -160,7 +163,7 @@ class OutboundServer:
         """Close the listener; calls in progress go on."""
         self._accepting.cancel()
 
-    async def _serve_one(self, stream: anyio.abc.SocketStream) -> None:
+    async def _serve_one(self, stream: anyio.abc.ByteStream) -> None:
         # The exception barrier of one call: nothing escapes to the listener.
         try:
             peer = stream.extra(SocketAttribute.remote_address)
@@ -181,7 +184,7 @@ class OutboundServer:
             self.active -= 1
             self.served += 1
 
-    async def _run_call(self, stream: anyio.abc.SocketStream, address: str) -> None:
+    async def _run_call(self, stream: anyio.abc.ByteStream, address: str) -> None:
         conn = OutboundConnection(
             stream, name=f"outbound {address}", command_timeout=self.command_timeout
         )

@@ -25,13 +25,20 @@ from runner.flow.translate import translate
 from runner.flow.yamldoc import Document, SourceFile, parse_yaml
 
 FLOW_SUFFIXES: Final = (".yaml", ".yml")
+TEST_SUFFIXES: Final = (".test.yaml", ".test.yml")
+"""Test cases (`eslflow test`): they may live among the flows, and are not flows."""
+
+
+def is_test_file(path: Path) -> bool:
+    """Whether `path` is named as a test case (`*.test.yaml`)."""
+    return path.name.endswith(TEST_SUFFIXES)
 
 
 def find_flow_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[FlowError]]:
     """Flow files named by `paths`: files as given, folders searched for *.yaml / *.yml.
 
-    Hidden files and folders are skipped. A missing path or a folder without flow files
-    is an error.
+    Hidden files and folders are skipped, and so are test cases (*.test.yaml), so tests
+    can live in flows/tests/. A missing path or a folder without flow files is an error.
     """
     files: list[Path] = []
     errors: list[FlowError] = []
@@ -42,6 +49,7 @@ def find_flow_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[FlowE
                 candidate
                 for candidate in path.rglob("*")
                 if candidate.suffix in FLOW_SUFFIXES
+                and not is_test_file(candidate)
                 and candidate.is_file()
                 and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
             )

@@ -43,7 +43,7 @@ async def execute_api(core: SwitchCore, command: str, arg: str | None) -> ApiRes
     event = core.new_event("API", "switch_loadable_module.c", "switch_api_execute", 2954)
     event.add("API-Command", cmd)
     event.add("API-Command-Argument", arg_used)
-    func = API_COMMANDS.get(cmd.lower())
+    func = core.api_commands.get(cmd.lower()) or API_COMMANDS.get(cmd.lower())
     if func is None:
         core.fire(event)
         return ApiResult(False, "INVALID COMMAND!\n")

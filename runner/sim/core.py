@@ -120,6 +120,9 @@ class SwitchCore:
         # Applications by name (the simulator's "loaded modules"), filled by whoever builds
         # the core: mod_dptools' set, plus mod_event_socket's `socket` for a Simulator.
         self.applications: dict[str, Callable[[Any, str | None], Awaitable[None]]] = {}
+        # API commands added or replaced for this switch (a test's stubs, e.g. `sofia`);
+        # the built-in ones are runner.sim.api.API_COMMANDS.
+        self.api_commands: dict[str, Callable[[SwitchCore, str], Awaitable[str]]] = {}
         self.identity = identity
         self.dialplan = dialplan
         self.heartbeat_interval = heartbeat_interval

@@ -318,10 +318,14 @@ class Connection:
                     await self._main(receive, allowed)
                 finally:
                     tg.cancel_scope.cancel()
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError):
-            pass
-        except WireError as exc:
-            self.core.log(3, "mod_event_socket.c", "read_packet", 0, f"closing connection: {exc}")
+        # except*: the task group wraps what its tasks raise in an exception group.
+        except* (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError):
+            pass  # the peer went away, even in the middle of a write
+        except* WireError as group:
+            for exc in group.exceptions:
+                self.core.log(
+                    3, "mod_event_socket.c", "read_packet", 0, f"closing connection: {exc}"
+                )
         finally:
             self._inbox_send = None
             send.close()

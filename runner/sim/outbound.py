@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import anyio
 
+from runner.network import TCP, Network
 from runner.sim.listener import Connection, ListenerConfig
 from runner.sim.session import Session
 from runner.sim.traffic import Traffic
@@ -41,11 +42,17 @@ def _split_host(host: str) -> tuple[str, int, str | None]:
 
 
 async def socket_app(
-    session: Session, data: str | None, *, config: ListenerConfig, traffic: Traffic
+    session: Session,
+    data: str | None,
+    *,
+    config: ListenerConfig,
+    traffic: Traffic,
+    network: Network = TCP,
 ) -> None:
     """``socket <host:port>[|<host:port>...] [async] [full]`` (mod_event_socket).
 
-    Bind ``config`` and ``traffic`` with functools.partial to register it as an app.
+    Bind ``config``, ``traffic`` and ``network`` with functools.partial to register it
+    as an app.
     """
     data = data or ""
     core = session.core
@@ -67,7 +74,7 @@ async def socket_app(
         ch.set_var("socket_host", name)
         try:
             with anyio.fail_after(CONNECT_TIMEOUT):
-                stream = await anyio.connect_tcp(name, port)
+                stream = await network.connect_tcp(name, port)
             peer = f"{name}:{port}"
             break
         except (OSError, TimeoutError) as exc:

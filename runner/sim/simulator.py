@@ -19,8 +19,9 @@ from types import TracebackType
 from typing import Any
 
 import anyio
-from anyio.abc import Listener, SocketStream, TaskGroup
+from anyio.abc import ByteStream, Listener, TaskGroup
 
+from runner.network import TCP, Network
 from runner.sim.acl import LOOPBACK, Acl
 from runner.sim.api import ApiResult, execute_api
 from runner.sim.apps import APPLICATIONS
@@ -128,8 +129,11 @@ class Simulator:
         event_queue_size: int = 100_000,
         max_lost_events: int = 500,
         hostname: str | None = None,
+        network: Network = TCP,
     ) -> None:
         self.host = host
+        # Where clients reach the event socket and `socket` connects (tests: in memory).
+        self.network = network
         self._requested_port = port
         self.clock = clock or SimClock(speed)
         plan = dialplan or default_dialplan(outbound_target)
@@ -154,9 +158,9 @@ class Simulator:
         self.traffic = Traffic()
         self.core.applications.update(APPLICATIONS)
         self.core.applications["socket"] = functools.partial(
-            socket_app, config=self.config, traffic=self.traffic
+            socket_app, config=self.config, traffic=self.traffic, network=network
         )
-        self._listener: Listener[SocketStream] | None = None
+        self._listener: Listener[ByteStream] | None = None
         self._tg: TaskGroup | None = None
         self._exit_stack: Any = None
         self.port = 0
@@ -164,9 +168,7 @@ class Simulator:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Simulator:
-        self._listener = await anyio.create_tcp_listener(
-            local_host=self.host, local_port=self._requested_port, reuse_port=False
-        )
+        self._listener = await self.network.create_tcp_listener(self.host, self._requested_port)
         self.port = self._listener.extra(anyio.abc.SocketAttribute.local_port)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
@@ -201,7 +203,7 @@ class Simulator:
         assert self._listener is not None and self._tg is not None
         await self._listener.serve(self._serve_client, task_group=self._tg)
 
-    async def _serve_client(self, stream: SocketStream) -> None:
+    async def _serve_client(self, stream: ByteStream) -> None:
         # Each connection is its own exception barrier: one bad client never takes the
         # accept loop or the other connections down.
         try:

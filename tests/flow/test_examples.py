@@ -163,6 +163,7 @@ def test_the_outbound_flow_takes_9xxx_connections(flows: FlowSet) -> None:
 
 def test_subscriptions_of_the_examples(flows: FlowSet) -> None:
     assert sorted(str(key) for key in flows.subscriptions()) == [
+        "CHANNEL_HANGUP",
         "CHANNEL_PARK",
         "CUSTOM sofia::register",
         "DTMF",
