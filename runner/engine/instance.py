@@ -298,15 +298,21 @@ class FlowInstance:
         if wait.any_channel:
             self.any_waiters.discard(self)
 
-    async def wait_for(self, wait: _Wait, timeout: float | None) -> Mapping[str, str] | None:
-        """The armed event, or None when `timeout` passed first."""
+    async def wait_for(
+        self, wait: _Wait, timeout: float | None, *, keep_armed: bool = False
+    ) -> Mapping[str, str] | None:
+        """The armed event, or None when `timeout` passed first (then, with
+        `keep_armed`, the wait stays armed for another `wait_for`)."""
         try:
             if timeout is None:
                 await wait.done.wait()
             else:
                 with anyio.move_on_after(timeout):
                     await wait.done.wait()
-        finally:
+        except BaseException:
+            self._disarm(wait)
+            raise
+        if wait.done.is_set() or not keep_armed:
             self._disarm(wait)
         if wait.error is not None:
             raise wait.error

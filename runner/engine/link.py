@@ -106,15 +106,15 @@ class Link:
     ) -> None:
         await self._command(commands.sendevent(name, headers, body, subclass=subclass))
 
-    async def api(self, command: str) -> str:
+    async def api(self, command: str, *, errors_ok: bool = False) -> str:
         data = commands.api(command)
         self._seen(data)
         body = await self.connection().api(command, timeout=None)
-        if body.startswith("-ERR"):
+        if body.startswith("-ERR") and not errors_ok:
             raise StepFailed(f"api {command.split(' ', 1)[0]} failed: {body.strip()}")
         return body
 
-    async def bgapi(self, command: str, timeout: float | None) -> str:
+    async def bgapi(self, command: str, timeout: float | None, *, errors_ok: bool = False) -> str:
         self._seen(commands.bgapi(command))
         conn = self.connection()
         await self._before_bgapi(conn)
@@ -122,7 +122,7 @@ class Link:
             body = await conn.bgapi(command, timeout=math.inf if timeout is None else timeout)
         except EslCommandError as exc:
             raise StepFailed(f"FreeSWITCH answered {exc.reply_text}") from None
-        if body.startswith("-ERR"):
+        if body.startswith("-ERR") and not errors_ok:
             raise StepFailed(f"bgapi {command.split(' ', 1)[0]} failed: {body.strip()}")
         return body
 

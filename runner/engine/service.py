@@ -42,9 +42,11 @@ log = logging.getLogger("runner.engine")
 EventFormat = Literal["plain", "json", "xml"]
 
 # What the engine itself listens to, whatever the flows say: completions of the
-# applications it runs, and hangups (BACKGROUND_JOB is added by the first bgapi).
+# applications it runs, bridges (answered calls), hangups (BACKGROUND_JOB is added
+# by the first bgapi).
 ENGINE_EVENTS = frozenset(
     {
+        EventKey("CHANNEL_BRIDGE"),
         EventKey("CHANNEL_EXECUTE"),
         EventKey("CHANNEL_EXECUTE_COMPLETE"),
         EventKey("CHANNEL_HANGUP"),

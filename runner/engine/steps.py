@@ -82,18 +82,30 @@ def _seconds(value: float) -> str:
 # -- sendmsg ---------------------------------------------------------------------------------
 
 
+# Applications whose completion is the end of a whole conversation: for them `timeout`
+# is how long the far end may take to answer (CHANNEL_BRIDGE), not the call's length.
+BRIDGING_APPS = frozenset({"bridge", "att_xfer", "intercept"})
+
+
 async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
     args = step.execute
     arg = step.render_arg(inst.context())
     app_uuid = str(uuidlib.uuid4())
     wait = None
+    bridged = False
     if args.wait != "none":
         name = "CHANNEL_EXECUTE_COMPLETE" if args.wait == "complete" else "CHANNEL_EXECUTE"
+        watch_bridge = args.app in BRIDGING_APPS and args.timeout is not None
 
         def accepts(event: Mapping[str, str]) -> bool:
+            nonlocal bridged
             # Completion is the event whose Application-UUID is our Event-UUID (capture
             # e_sendmsg: FreeSWITCH copies sendmsg's Event-UUID into it).
-            return event.get("Application-UUID") == app_uuid and event.get("Event-Name") == name
+            if event.get("Application-UUID") == app_uuid and event.get("Event-Name") == name:
+                return True
+            if watch_bridge and event.get("Event-Name") == "CHANNEL_BRIDGE":
+                bridged = True  # answered: from now on the call may last as long as it likes
+            return False
 
         wait = inst.arm(name, accepts)
     await inst.link.execute(
@@ -106,10 +118,14 @@ async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
     )
     if wait is None:
         return
-    event = await inst.wait_for(wait, args.timeout)
+    event = await inst.wait_for(wait, args.timeout, keep_armed=True)
+    if event is None and bridged:
+        event = await inst.wait_for(wait, None)
     if event is None:
-        verb = "complete" if args.wait == "complete" else "start"
         assert args.timeout is not None
+        if args.app in BRIDGING_APPS:
+            raise StepFailed(f"{args.app}: no answer within {_seconds(args.timeout)}")
+        verb = "complete" if args.wait == "complete" else "start"
         raise StepFailed(f"{args.app} did not {verb} within {_seconds(args.timeout)}")
     inst.event = event
     if args.save:
@@ -158,15 +174,20 @@ async def sendevent(inst: FlowInstance, step: SendeventStep) -> None:
 
 
 async def api(inst: FlowInstance, step: ApiStep) -> None:
-    output = await inst.link.api(step.render_command(inst.context()))
-    if step.api.save:
-        inst.vars[step.api.save] = output
+    # With `save`, a "-ERR ..." output is the flow's to look at; without, it fails the step.
+    save = step.api.save
+    output = await inst.link.api(step.render_command(inst.context()), errors_ok=bool(save))
+    if save:
+        inst.vars[save] = output
 
 
 async def bgapi(inst: FlowInstance, step: BgapiStep) -> None:
-    output = await inst.link.bgapi(step.render_command(inst.context()), step.bgapi.timeout)
-    if step.bgapi.save:
-        inst.vars[step.bgapi.save] = output
+    save = step.bgapi.save
+    output = await inst.link.bgapi(
+        step.render_command(inst.context()), step.bgapi.timeout, errors_ok=bool(save)
+    )
+    if save:
+        inst.vars[save] = output
 
 
 # -- flow control --------------------------------------------------------------------------------
@@ -253,6 +274,12 @@ def _target(inst: FlowInstance, target: Target) -> tuple[tuple[Step, ...], Flow]
 
 async def goto(inst: FlowInstance, step: GotoStep) -> None:
     steps, flow = _target(inst, step.goto)
+    if flow is not inst.flow and flow.when:
+        # Like a transfer into another extension: its conditions, tested on the event
+        # that started the call, give its own $1..$9 when they hold.
+        captures = match(flow.when, inst.trigger, inst.clock(), inst.context())
+        if captures is not None:
+            inst.captures = captures
     raise GotoFlow(steps, flow)
 
 

@@ -47,7 +47,7 @@ async def test_reconnect_mid_call_and_the_call_carries_on() -> None:
     assert len(clients) == 2
     assert clients[1].lines[:2] == [
         "auth ********",
-        "event json CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP "
+        "event json CHANNEL_BRIDGE CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP "
         "CHANNEL_HANGUP_COMPLETE CHANNEL_PARK DTMF",
     ]
 

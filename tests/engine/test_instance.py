@@ -73,14 +73,14 @@ class ScriptedLink(Link):
     ) -> None:
         self.sent.append(("sendevent", name, subclass, headers, body))
 
-    async def api(self, command: str) -> str:
+    async def api(self, command: str, *, errors_ok: bool = False) -> str:
         self.sent.append(("api", command))
         result = self.api_results.get(command.split(" ", 1)[0], "+OK")
-        if result.startswith("-ERR"):
+        if result.startswith("-ERR") and not errors_ok:
             raise StepFailed(f"api {command.split(' ', 1)[0]} failed: {result.strip()}")
         return result
 
-    async def bgapi(self, command: str, timeout: float | None) -> str:
+    async def bgapi(self, command: str, timeout: float | None, *, errors_ok: bool = False) -> str:
         self.sent.append(("bgapi", command))
         return "+OK job done\n"
 
@@ -444,3 +444,66 @@ async def test_router_ignores_events_nobody_triggers_on(caplog: pytest.LogCaptur
     router.route({"Event-Name": "HEARTBEAT"}, ScriptedLink)
     router.route(dict(PARK, **{"Caller-Destination-Number": "x"}), ScriptedLink)
     assert started == []
+
+
+async def test_an_api_error_is_saved_when_the_flow_keeps_the_output() -> None:
+    link = ScriptedLink()
+    link.api_results["originate"] = "-ERR USER_BUSY\n"
+    instance, _ = await run(
+        """
+flow: f
+trigger: CHANNEL_PARK
+steps:
+  - api: {command: originate, args: "user/1000 &park()", save: result}
+  - if: {value: "${{ vars.result }}", expression: '^-ERR (\\S+)'}
+    then: [{set: {why: "$1"}}]
+""",
+        PARK,
+        link=link,
+    )
+    assert not instance.failed
+    assert instance.vars["why"] == "USER_BUSY"
+
+
+async def test_bridge_timeout_is_the_time_to_answer() -> None:
+    class Bridging(ScriptedLink):
+        answer = True
+
+        async def execute(self, app: str, arg: str | None, *, event_uuid: str, **_: object) -> None:  # type: ignore[override]
+            self.sent.append(("execute", app, arg))
+            assert self.instance is not None
+            instance = self.instance
+
+            async def call() -> None:
+                await anyio.sleep(0.02)
+                if self.answer:
+                    instance.offer({"Event-Name": "CHANNEL_BRIDGE", "Unique-ID": self.uuid})
+                    await anyio.sleep(0.2)  # a conversation longer than the timeout
+                    instance.offer(
+                        {
+                            "Event-Name": "CHANNEL_EXECUTE_COMPLETE",
+                            "Unique-ID": self.uuid,
+                            "Application-UUID": event_uuid,
+                        }
+                    )
+
+            self.tg.start_soon(call)
+
+    flow = """
+flow: f
+trigger: CHANNEL_PARK
+steps:
+  - execute: {app: bridge, arg: user/1000, timeout: 100ms}
+  - hangup: NORMAL_CLEARING
+on_error: [{set: {why: "${{ vars.error }}"}}]
+"""
+    async with anyio.create_task_group() as tg:
+        answered = Bridging()
+        answered.tg = tg  # type: ignore[attr-defined]
+        instance, link = await run(flow, PARK, link=answered)
+        assert link.sent[-1] == ("hangup", "NORMAL_CLEARING")
+        ringing = Bridging()
+        ringing.answer = False
+        ringing.tg = tg  # type: ignore[attr-defined]
+        instance, link = await run(flow, PARK, link=ringing)
+        assert instance.vars["why"] == "bridge: no answer within 0.1 s"

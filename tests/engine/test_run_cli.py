@@ -63,7 +63,7 @@ async def test_subscribes_to_what_the_flows_need_and_drains_on_sigterm(tmp_path:
     assert code == 0
     assert commands == [
         b"auth ClueCon\n\n",
-        b"event json CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP "
+        b"event json CHANNEL_BRIDGE CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE CHANNEL_HANGUP "
         b"CHANNEL_HANGUP_COMPLETE CHANNEL_PARK\n\n",
         b"exit\n\n",
     ]
