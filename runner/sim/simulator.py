@@ -38,6 +38,7 @@ from runner.sim.dialplan import (
 from runner.sim.endpoints import create_inbound_call
 from runner.sim.event import Event
 from runner.sim.listener import Connection, ListenerConfig, UserAuth
+from runner.sim.load import LoadGenerator
 from runner.sim.outbound import socket_app
 from runner.sim.session import Session
 from runner.sim.traffic import Traffic
@@ -156,6 +157,7 @@ class Simulator:
         self.core.applications["socket"] = functools.partial(
             socket_app, config=self.config, traffic=self.traffic
         )
+        self.load = LoadGenerator(self.core)
         self._listener: Listener[SocketStream] | None = None
         self._tg: TaskGroup | None = None
         self._exit_stack: Any = None
