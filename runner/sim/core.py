@@ -145,6 +145,7 @@ class SwitchCore:
         self._task_group: TaskGroup | None = None
         self._date_cache: tuple[int, str, str] = (-1, "", "")
         self._channel_listeners: list[Callable[[Channel], None]] = []
+        self._gone_listeners: list[Callable[[Channel], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -191,7 +192,13 @@ class SwitchCore:
         self.channels[channel.uuid] = channel
 
     def remove_channel(self, channel: Channel) -> None:
-        self.channels.pop(channel.uuid, None)
+        if self.channels.pop(channel.uuid, None) is not None:
+            for callback in self._gone_listeners:
+                callback(channel)
+
+    def on_channel_gone(self, callback: Callable[[Channel], None]) -> None:
+        """Call ``callback`` with each channel once it is destroyed."""
+        self._gone_listeners.append(callback)
 
     def on_new_channel(self, callback: Callable[[Channel], None]) -> None:
         self._channel_listeners.append(callback)

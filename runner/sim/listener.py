@@ -470,6 +470,7 @@ class Connection:
                 session.socket_resume = True
             session.release()
             session.release_control()
+            session.signal.notify()
         self.finished.set()
 
     # -- commands (mod_event_socket.c parse_command) ----------------------------------------
@@ -852,4 +853,5 @@ class Connection:
         body = [(k, v) for k, v in event.headers if k not in unique]
         event.headers = body + list(unique.items())
         self.connected.set()
+        session.signal.notify()  # the socket application goes on (async: it parks now)
         await self._write(event.plain_body())

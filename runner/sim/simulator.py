@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -44,6 +45,8 @@ from runner.sim.session import Session
 from runner.sim.traffic import Traffic
 
 logger = logging.getLogger("runner.sim")
+
+FINISHED_KEPT = 10_000
 
 
 class SimulatorError(Exception):
@@ -158,6 +161,10 @@ class Simulator:
             socket_app, config=self.config, traffic=self.traffic
         )
         self.load = LoadGenerator(self.core)
+        # Final snapshots of finished channels, so waiting on a call that already ended
+        # still answers (bounded: the most recent FINISHED_KEPT).
+        self._finished: OrderedDict[str, ChannelInfo] = OrderedDict()
+        self.core.on_channel_gone(self._channel_gone)
         self._listener: Listener[SocketStream] | None = None
         self._tg: TaskGroup | None = None
         self._exit_stack: Any = None
@@ -221,6 +228,11 @@ class Simulator:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
 
+    def _channel_gone(self, channel: Channel) -> None:
+        self._finished[channel.uuid] = ChannelInfo.of(channel)
+        while len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
+
     def _require_running(self) -> None:
         if self._tg is None:
             raise SimulatorError("the simulator is not running: use `async with Simulator(...)`")
@@ -274,10 +286,14 @@ class Simulator:
         return {uuid: ChannelInfo.of(ch) for uuid, ch in self.core.channels.items()}
 
     def channel(self, uuid: str) -> ChannelInfo | None:
+        """A live channel's snapshot, or the final one of a channel that has ended."""
         ch = self.core.channels.get(uuid)
-        return ChannelInfo.of(ch) if ch is not None else None
+        return ChannelInfo.of(ch) if ch is not None else self._finished.get(uuid)
 
     async def wait_for_answer(self, uuid: str) -> ChannelInfo:
+        """Wait until the channel is answered (or hung up); returns a snapshot."""
+        if uuid in self._finished:
+            return self._finished[uuid]
         session = self._session(uuid)
         while not session.channel.answered and not session.hungup.is_set():
             await session.progress.wait(None)
@@ -288,6 +304,8 @@ class Simulator:
 
         Bound it with ``anyio.fail_after`` as any other wait.
         """
+        if uuid in self._finished:
+            return self._finished[uuid]
         session = self._session(uuid)
         await session.destroyed.wait()
         return ChannelInfo.of(session.channel)

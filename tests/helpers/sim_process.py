@@ -50,8 +50,10 @@ def sim_process(*args: str, timeout: float = 10.0) -> Iterator[SimProcess]:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         try:
-            rest, _ = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            rest, _ = process.communicate()
-        sim.output += rest.splitlines()
+            process.wait()
+        # Read through the text wrapper: lines it already buffered are not in the pipe.
+        sim.output += process.stdout.read().splitlines()
+        process.stdout.close()

@@ -140,9 +140,9 @@ async def test_linger_keeps_the_socket_open_for_its_seconds_after_the_hangup(
         assert await client.reply("linger 2") == "+OK will linger 2 seconds"
         sim.hangup(uuid)
         notice = await client.read()
-        hung_up = anyio.current_time()
+        hung_up = sim.clock.now()
         rest = await client.until_closed()
-        lingered = anyio.current_time() - hung_up
+        lingered = sim.clock.now() - hung_up
     assert notice.headers == [
         ("Content-Type", "text/disconnect-notice"),
         ("Controlled-Session-UUID", uuid),
@@ -152,8 +152,9 @@ async def test_linger_keeps_the_socket_open_for_its_seconds_after_the_hangup(
         ("Content-Length", "0"),
     ]
     assert rest[-1].get("Content-Disposition") == "disconnect"
-    # FreeSWITCH closes once the whole-second clock passes hangup second + 2: 2-3 s.
-    assert 0.19 <= lingered <= 0.35
+    # FreeSWITCH closes once the whole-second clock passes hangup second + 2: 2-3 s
+    # (simulated; the slack is scheduling on a busy machine).
+    assert 1.9 <= lingered <= 3.5
 
 
 async def test_divert_events_delivers_the_calls_dtmf_to_the_socket(
