@@ -388,9 +388,11 @@ def create_phone_leg(
     _start(core, sess, inbound=False)
 
     async def far_end_answers() -> None:
+        if ch.ready():
+            sess.mark_ring_ready()  # the phone rings...
         await core.clock.sleep(core.answer_delay)
         if ch.ready():
-            sess.mark_answered()
+            sess.mark_answered()  # ... and is picked up
 
     core.spawn(far_end_answers, name=f"answer {uuid}")
     return sess

@@ -225,3 +225,18 @@ async def test_background_jobs_reach_the_session_that_started_them(
         event = await client.event("BACKGROUND_JOB")
         assert event.event_get("Job-UUID") == job != other
         assert event.event_get("Job-Owner-UUID") == data.get("Unique-ID")
+
+
+async def test_originate_can_hand_the_call_to_a_socket_directly(outbound: OutboundSocket) -> None:
+    async with Simulator(port=0, speed=50) as sim:
+        # Quoted, as with FreeSWITCH: originate splits its arguments at spaces.
+        app = f"'&socket({outbound.target} async full)'"
+        originate = f"originate {{origination_uuid=ob-1}}sim/2000 {app}"
+        with anyio.fail_after(5):
+            assert await sim.api(originate) == "+OK ob-1\n"
+        client = await outbound.accept()
+        await client.send("connect\n\n")
+        data = await client.read()
+        assert (data.get("Unique-ID"), data.get("Socket-Mode")) == ("ob-1", "async")
+        assert data.get("Channel-Name") == "sofia/sim/2000"
+        assert data.get("variable_current_application") == "socket"
