@@ -154,9 +154,18 @@ class SwitchCore:
         self._task_group = task_group
 
     def spawn(self, func: Callable[[], Coroutine[Any, Any, object]], name: str) -> None:
+        """Run ``func`` in the core's task group, as its own exception barrier: a failure
+        is logged (CRIT) and ends that task only, never the simulator."""
         if self._task_group is None:
             raise RuntimeError("the switch core is not running (no task group attached)")
-        self._task_group.start_soon(func, name=name)
+
+        async def guarded() -> None:
+            try:
+                await func()
+            except Exception as exc:
+                self.log(2, "core.py", "spawn", 0, f"task {name!r} failed: {exc!r}")
+
+        self._task_group.start_soon(guarded, name=name)
 
     async def heartbeat_loop(self) -> None:
         """HEARTBEAT every ``heartbeat_interval`` simulated seconds, then RE_SCHEDULE."""

@@ -327,3 +327,15 @@ async def test_simulated_time_runs_at_the_clock_speed() -> None:
     # simulated clock is the wall clock times the speed).
     assert int(done.get("variable_billsec") or 0) >= 2
     assert int(done.get("variable_billmsec") or 0) >= 2000
+
+
+async def test_a_failing_background_task_is_logged_and_contained() -> None:
+    async def broken() -> None:
+        raise RuntimeError("nope")
+
+    async with running_core([extension("^1$", "answer", "park")]) as (core, rec):
+        core.spawn(broken, name="broken job")
+        session = call(core, "1")
+        with anyio.fail_after(5):
+            await rec.wait_for("CHANNEL_PARK", session.channel.uuid)
+    assert any("task 'broken job' failed: RuntimeError('nope')" in line.data for line in rec.logs)
