@@ -6,6 +6,8 @@ failure (one clear line on stderr), 2 usage error.
 
 from __future__ import annotations
 
+import enum
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,9 @@ import typer
 
 from runner import __version__
 from runner.esl.cli import esl_app, join_filter_args
+from runner.flow import FlowError, FlowValidationError, find_flow_files, load_flows
+from runner.flow.schema import stale_schemas, write_schemas
+from runner.schemas import ALL_SCHEMAS
 
 app = typer.Typer(
     name="eslflow",
@@ -140,6 +145,174 @@ def sim(
 
 
 # -- end of eslflow sim ----------------------------------------------------------------
+
+
+# -- eslflow run ------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="The engine's configuration file (eslflow.yaml)."),
+    ] = None,
+    flows: Annotated[
+        list[Path] | None,
+        typer.Option("--flows", help="Flow files or folders (repeatable; overrides the file)."),
+    ] = None,
+    inbound: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--inbound", metavar="HOST:PORT", help="Connect to this FreeSWITCH (repeatable)."
+        ),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            help="Event socket password for --inbound nodes (default: $ESL_PASSWORD, "
+            "else ClueCon).",
+        ),
+    ] = None,
+    outbound: Annotated[
+        str | None,
+        typer.Option("--outbound", metavar="HOST:PORT", help="Listen for the socket app here."),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", metavar="HOST:PORT", help="Serve /metrics and /healthz here."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="Log lines as text or json.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Reload the flows when their files change.")
+    ] = False,
+) -> None:
+    """Run the flows as a service against FreeSWITCH (inbound and/or outbound)."""
+    from runner.aio import run as run_async
+    from runner.engine.app import serve
+    from runner.engine.config import ConfigError, EngineConfig, apply_overrides, load_config
+    from runner.engine.logs import setup_logging
+
+    try:
+        settings = load_config(config) if config is not None else EngineConfig()
+        settings = apply_overrides(
+            settings,
+            flows=flows,
+            inbound=inbound,
+            password=password,
+            outbound=outbound,
+            metrics=metrics,
+            log_format=log_format,
+        )
+    except ConfigError as exc:
+        typer.echo(exc.display(), err=True)
+        raise typer.Exit(1) from None
+    if watch:
+        settings = settings.model_copy(update={"watch": True})
+    if not settings.inbound and settings.outbound is None:
+        typer.echo(
+            "eslflow run: nothing to serve: give --inbound HOST:PORT, --outbound HOST:PORT "
+            "or a --config with inbound nodes or an outbound listener",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        flow_set = load_flows(list(settings.flows))
+    except FlowValidationError as exc:
+        for error in exc.errors:
+            typer.echo(error.display(), err=True)
+        typer.echo(f"eslflow run: refusing to start: {_count(len(exc.errors), 'error')}", err=True)
+        raise typer.Exit(1) from None
+    setup_logging(settings.log.format, settings.log.level)
+    try:
+        run_async(serve, settings, flow_set)
+    except ConfigError as exc:
+        typer.echo(exc.display(), err=True)
+        raise typer.Exit(1) from None
+
+
+# --- flow language: `validate` and `schema` (issue 4) -----------------------------------
+
+
+class OutputFormat(enum.StrEnum):
+    """How `validate` reports."""
+
+    text = "text"
+    json = "json"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            metavar="PATH",
+            help="Flow files and folders (searched for *.yaml, *.yml).",
+        ),
+    ],
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text for people, json for CI tools."),
+    ] = OutputFormat.text,
+) -> None:
+    """Check flows: exit 0 when all are valid, 1 when any is not, 2 on usage errors."""
+    files, _ = find_flow_files(paths)
+    errors: list[FlowError] = []
+    flows = 0
+    try:
+        flows = len(load_flows(paths))
+    except FlowValidationError as exc:
+        errors = exc.errors
+    if output_format is OutputFormat.json:
+        report = {
+            "valid": not errors,
+            "files": len(files),
+            "flows": flows,
+            "errors": [error.to_json() for error in errors],
+        }
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    elif errors:
+        for error in errors:
+            typer.echo(error.display())
+        broken = len({error.path for error in errors})
+        typer.echo(f"{_count(len(errors), 'error')} in {broken} of {_count(len(files), 'file')}")
+    else:
+        typer.echo(f"{_count(flows, 'flow')} in {_count(len(files), 'file')}: all valid")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if the files in --out are out of date.")
+    ] = False,
+    out: Annotated[
+        Path, typer.Option("--out", file_okay=False, help="Folder of the schema files.")
+    ] = Path("schemas"),
+) -> None:
+    """Write the JSON Schemas of flows and of the engine config (for editors) into schemas/."""
+    if check:
+        stale = stale_schemas(out, ALL_SCHEMAS)
+        for path in stale:
+            state = "is out of date" if path.exists() else "is missing"
+            typer.echo(f"{path} {state}: run `eslflow schema --out {out}`", err=True)
+        if stale:
+            raise typer.Exit(1)
+        typer.echo(f"{len(ALL_SCHEMAS)} schema file(s) in {out} up to date")
+        return
+    for path in write_schemas(out, ALL_SCHEMAS):
+        typer.echo(f"wrote {path}")
+
+
+# --- end of flow language commands ------------------------------------------------------
 
 
 def main() -> None:

@@ -33,6 +33,10 @@ _CONTENT_TYPE_EVENT = b"Content-Type: text/event-"
 # The two shapes every reply takes (captures a2_auth_api, d2_misc_commands).
 _REPLY = b"Content-Type: command/reply\nReply-Text: "
 _API = b"Content-Type: api/response\nContent-Length: "
+_CL_LEN = len(_CONTENT_LENGTH)
+_CT_EVENT_LEN = len(_CONTENT_TYPE_EVENT)
+_REPLY_LEN = len(_REPLY)
+_API_LEN = len(_API)
 
 
 def _text(raw: bytes) -> str:
@@ -187,9 +191,9 @@ class Parser:
             if startswith(_CONTENT_LENGTH, pos):
                 line_end = find(b"\n", pos)
                 if line_end < head_end and startswith(_CONTENT_TYPE_EVENT, line_end + 1):
-                    decoder = _EVENT_DECODERS.get(buf[line_end + 25 : head_end])
+                    decoder = _EVENT_DECODERS.get(buf[line_end + 1 + _CT_EVENT_LEN : head_end])
                     if decoder is not None:
-                        length = _content_length(buf[pos + 16 : line_end], self.max_body_size)
+                        length = _content_length(buf[pos + _CL_LEN : line_end], self.max_body_size)
                         end = head_end + 2 + length
                         if end > size:
                             self._need = end - pos
@@ -198,13 +202,13 @@ class Parser:
                         pos = end
                         continue
             if startswith(_REPLY, pos):
-                line_end = find(b"\n", pos + 41)
+                line_end = find(b"\n", pos + _REPLY_LEN + 1)
                 if (
                     line_end == head_end
-                    and buf[pos + 40] != 37  # not the %-encoded connect reply
+                    and buf[pos + _REPLY_LEN] != 37  # not the %-encoded connect reply
                     and buf[line_end - 1] != 13
                 ):
-                    text = buf[pos + 40 : line_end].decode("utf-8", "surrogateescape")
+                    text = buf[pos + _REPLY_LEN : line_end].decode("utf-8", "surrogateescape")
                     out.append(
                         CommandReply(
                             headers={"Content-Type": "command/reply", "Reply-Text": text},
@@ -214,9 +218,9 @@ class Parser:
                     pos = head_end + 2
                     continue
             elif startswith(_API, pos):
-                line_end = find(b"\n", pos + 43)
+                line_end = find(b"\n", pos + _API_LEN)
                 if line_end == head_end:
-                    length = _content_length(buf[pos + 43 : line_end], self.max_body_size)
+                    length = _content_length(buf[pos + _API_LEN : line_end], self.max_body_size)
                     end = head_end + 2 + length
                     if end > size:
                         self._need = end - pos

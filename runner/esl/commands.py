@@ -258,6 +258,7 @@ def execute(
     event_uuid: str | None = None,
     loops: int | None = None,
     event_lock: bool = False,
+    hold_bleg: bool = False,
     arg_in_body: bool = True,
 ) -> bytes:
     """`sendmsg` `call-command: execute`: run a dialplan application on the channel.
@@ -276,11 +277,14 @@ def execute(
         else:
             headers.append(("execute-app-arg", _check("execute-app-arg", arg)))
     if loops is not None:
-        if loops < 1:
-            raise EslUsageError(f"loops must be at least 1, not {loops}")
+        if loops == 0 or loops < -1:
+            # switch_ivr.c runs `x < loops || loops < 0` times: -1 repeats until stopped.
+            raise EslUsageError(f"loops must be at least 1 (or -1 for ever), not {loops}")
         headers.append(("loops", str(loops)))
     if event_lock:
         headers.append(("event-lock", "true"))
+    if hold_bleg:
+        headers.append(("hold-bleg", "true"))
     if event_uuid is not None:
         headers.append(("Event-UUID", _word("Event-UUID", event_uuid)))
     if body is not None:

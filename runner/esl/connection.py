@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
@@ -83,8 +82,8 @@ class _Waiter:
         self.error: BaseException | None = None
         self.abandoned = False
         self.timeout = timeout
-        # time.monotonic is the clock anyio's asyncio backend uses; the keeper uses it too.
-        self.deadline = time.monotonic() + timeout
+        # The event loop's clock (virtual under a test clock), as the keeper reads it.
+        self.deadline = anyio.current_time() + timeout
 
     @property
     def what(self) -> str:
@@ -224,7 +223,7 @@ class Connection:
                 await wake.wait()
                 continue
             await anyio.sleep(DEADLINE_TICK)
-            now = time.monotonic()
+            now = anyio.current_time()
             for waiter in self._replies:
                 if waiter.deadline <= now and not waiter.done.is_set():
                     waiter.abandoned = True  # stays in line: its late reply is dropped
@@ -528,6 +527,7 @@ class Connection:
         event_uuid: str | None = None,
         loops: int | None = None,
         event_lock: bool = False,
+        hold_bleg: bool = False,
         timeout: Timeout = UNSET,
     ) -> Event | None:
         """Run a dialplan application on a channel (`sendmsg` execute).
@@ -538,7 +538,13 @@ class Connection:
         """
         app_uuid = event_uuid or str(uuidlib.uuid4())
         data = commands.execute(
-            app, arg, uuid=uuid, event_uuid=app_uuid, loops=loops, event_lock=event_lock
+            app,
+            arg,
+            uuid=uuid,
+            event_uuid=app_uuid,
+            loops=loops,
+            event_lock=event_lock,
+            hold_bleg=hold_bleg,
         )
         if not wait:
             await self.command(data, timeout=timeout)
@@ -569,10 +575,34 @@ class Connection:
             await self._closed.wait()
 
     async def aclose(self) -> None:
-        """Say goodbye (`exit`) if the connection is still up, then close the stream."""
+        """Say goodbye (`exit`) if the connection is still up, then close the stream.
+
+        Also during a cancellation (a service shutting down): the goodbye and anything
+        still queued are written directly, since the writer task may be cancelled too,
+        and the answer is awaited only when the reader can still read it.
+        """
+        cancelled = anyio.current_effective_deadline() == -math.inf
         with anyio.CancelScope(shield=True):
             if not self._closed.is_set() and not self._closing:
-                await self.exit()
+                self._closing = True
+                goodbye = _Waiter(commands.exit(), CLOSE_TIMEOUT)
+                goodbye.abandoned = True  # its `+OK bye` is consumed quietly
+                self._replies.append(goodbye)
+                data = b"".join([*self._outgoing, commands.exit()])
+                self._outgoing.clear()
+                with (
+                    anyio.move_on_after(CLOSE_TIMEOUT),
+                    suppress(
+                        anyio.BusyResourceError,
+                        anyio.BrokenResourceError,
+                        anyio.ClosedResourceError,
+                        OSError,
+                    ),
+                ):
+                    await self._stream.send(data)
+                if not cancelled:
+                    with anyio.move_on_after(CLOSE_TIMEOUT):
+                        await self._closed.wait()
             self._closing = True
             await self._stream.aclose()
 

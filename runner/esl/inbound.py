@@ -387,6 +387,7 @@ class InboundConnection:
         event_uuid: str | None = None,
         loops: int | None = None,
         event_lock: bool = False,
+        hold_bleg: bool = False,
         timeout: Timeout = UNSET,
     ) -> Event | None:
         """Run an application on channel `uuid`; see `Connection.execute`."""
@@ -398,6 +399,7 @@ class InboundConnection:
             event_uuid=event_uuid,
             loops=loops,
             event_lock=event_lock,
+            hold_bleg=hold_bleg,
             timeout=timeout,
         )
 

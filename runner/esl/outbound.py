@@ -136,17 +136,29 @@ class OutboundServer:
         self.active = 0
         self.served = 0
         self.refused = 0
+        self._accepting = anyio.CancelScope()
 
     async def serve(
         self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Listen and serve until cancelled; reports the bound port to `tg.start`."""
+        """Listen and serve until cancelled; reports the bound port to `tg.start`.
+
+        After `stop_accepting()` the listener closes and `serve` returns once the calls
+        in progress have ended (a drain).
+        """
         listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
-        async with listener:
-            port = listener.extra(SocketAttribute.local_port)
-            log.info("outbound socket server listening on %s:%d", self.host, port)
-            task_status.started(port)
-            await listener.serve(self._serve_one)
+        async with anyio.create_task_group() as calls:
+            async with listener:
+                port = listener.extra(SocketAttribute.local_port)
+                log.info("outbound socket server listening on %s:%d", self.host, port)
+                task_status.started(port)
+                with self._accepting:
+                    await listener.serve(self._serve_one, task_group=calls)
+            log.info("outbound socket server no longer accepts calls")
+
+    def stop_accepting(self) -> None:
+        """Close the listener; calls in progress go on."""
+        self._accepting.cancel()
 
     async def _serve_one(self, stream: anyio.abc.SocketStream) -> None:
         # The exception barrier of one call: nothing escapes to the listener.

@@ -180,3 +180,28 @@ def test_framelike_garbage_parses_the_same_in_any_chunking(
     assert chunked[1] == whole[1]
     if whole[1] is None:
         assert chunked[0] == whole[0]
+
+
+def test_the_usual_frames_take_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Events, replies and api responses as FreeSWITCH shapes them must never need the
+    # general header parser: it is several times slower (bench/esl_bench.py).
+    import runner.esl.codec as codec
+
+    def refuse(block: bytes) -> dict[str, str]:
+        raise AssertionError(f"general path taken for {block!r}")
+
+    monkeypatch.setattr(codec, "decode_outer_headers", refuse)
+    plain = b"Event-Name: HEARTBEAT\n\n"
+    json_ = b'{"Event-Name":"HEARTBEAT"}'
+    xml = b"<event><headers><Event-Name>HEARTBEAT</Event-Name></headers></event>"
+    data = b"".join(
+        b"Content-Length: %d\nContent-Type: text/event-%s\n\n%s" % (len(body), fmt, body)
+        for fmt, body in ((b"plain", plain), (b"json", json_), (b"xml", xml))
+    )
+    data += b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n"
+    data += b"Content-Type: api/response\nContent-Length: 2\n\nvm"
+    messages = Parser().feed(data)
+    assert [type(m).__name__ for m in messages] == [
+        "Event", "Event", "Event", "CommandReply", "ApiResponse",
+    ]  # fmt: skip
+    assert [m.format for m in messages[:3]] == ["plain", "json", "xml"]  # type: ignore[union-attr]

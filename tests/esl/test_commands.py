@@ -61,6 +61,11 @@ def sent(name: str) -> bytes:
         (c.log("DEBUG"), b"log DEBUG\n\n"),
         (c.nolog(), b"nolog\n\n"),
         (
+            c.execute("playback", "moh.wav", loops=-1, hold_bleg=True, uuid="u1"),
+            b"sendmsg u1\ncall-command: execute\nexecute-app-name: playback\nloops: -1\n"
+            b"hold-bleg: true\ncontent-type: text/plain\ncontent-length: 7\n\nmoh.wav",
+        ),
+        (
             c.hangup(uuid="u1"),
             b"sendmsg u1\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n",
         ),
@@ -238,7 +243,10 @@ def test_unsafe_values_never_reach_the_wire(make, message: str) -> None:  # type
         (lambda: c.api("  "), "api needs a command"),
         (lambda: c.event([]), "event needs at least one event name (or ALL)"),
         (lambda: c.event(["ALL"], "yaml"), "event format must be plain, json or xml, not 'yaml'"),
-        (lambda: c.execute("playback", "x", loops=0), "loops must be at least 1, not 0"),
+        (
+            lambda: c.execute("playback", "x", loops=0),
+            "loops must be at least 1 (or -1 for ever), not 0",
+        ),
         (lambda: c.linger(-1), "linger seconds must be >= 0, not -1"),
         (lambda: c.xferext([]), "xferext needs at least one application"),
         (lambda: c.filter("Unique-ID", ""), "filter needs a value"),

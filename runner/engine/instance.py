@@ -1,0 +1,317 @@
+"""`FlowInstance`: one run of one flow for one channel (or one channel-less event).
+
+The instance runs its steps in order. It never reads a connection: the router offers it
+the events of its channel, and it takes one only while a step waits for it (an
+execute's completion, a `wait`). So an idle instance holds no queue, and the reader
+never waits on a flow. A CHANNEL_HANGUP for its channel cancels whatever step runs and
+starts `on_hangup`; a failing step (a `-ERR`, a timeout, a refused value) runs
+`on_error` with `vars.error`, or, without one, is logged with the flow, the step and
+its `file:line:col`, and ends the instance. No instance outlives its channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
+
+from runner.engine.control import GotoFlow, StopFlow
+from runner.engine.link import Link, StepFailed
+from runner.engine.logs import call_uuid, flow_name, step_where
+from runner.engine.steps import EXECUTORS, initial_vars
+from runner.esl.errors import EslError
+from runner.flow.context import RenderContext
+from runner.flow.errors import FlowRuntimeError
+from runner.flow.flowset import FlowSet
+from runner.flow.models import Flow
+from runner.flow.steps import Step, StepBase
+
+if TYPE_CHECKING:
+    from runner.engine.metrics import Metrics
+
+log = logging.getLogger("runner.engine")
+
+HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY"})
+# Handlers get this long after a hangup or an error before they are cut off.
+HANDLER_TIMEOUT = 30.0
+EventAccepts = Callable[[Mapping[str, str]], bool]
+
+
+class Observer(Protocol):
+    """Watches what instances do (the demo's trace, `eslflow test`)."""
+
+    def step(self, instance: FlowInstance, step: StepBase) -> None: ...
+
+
+class _Wait:
+    """An armed wait: which event the instance takes, and the one it got."""
+
+    __slots__ = ("accepts", "any_channel", "done", "error", "event", "name")
+
+    def __init__(self, name: str, accepts: EventAccepts, any_channel: bool) -> None:
+        self.name = name
+        self.accepts = accepts
+        self.any_channel = any_channel
+        self.done = anyio.Event()
+        self.event: Mapping[str, str] | None = None
+        self.error: FlowRuntimeError | None = None
+
+
+class FlowInstance:
+    """Runs one flow; see the module docstring for its lifecycle."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        flows: FlowSet,
+        link: Link,
+        trigger: Mapping[str, str],
+        captures: tuple[str, ...],
+        *,
+        clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
+        on_finish: Callable[[FlowInstance], None] | None = None,
+        any_waiters: set[FlowInstance] | None = None,
+    ) -> None:
+        self.flow = flow
+        self.flows = flows
+        self.link = link
+        self.uuid = link.uuid
+        self.trigger = trigger
+        self.event: Mapping[str, str] = trigger
+        self.captures = captures
+        self.vars: dict[str, object] = {}
+        self.clock = clock
+        self.metrics = metrics
+        self.on_finish = on_finish
+        # The router's set of instances waiting for an event of any channel.
+        self.any_waiters = any_waiters if any_waiters is not None else set()
+        self.waiting: _Wait | None = None
+        self.hung_up = False
+        # Started by a hangup event: the channel is gone already, the flow runs anyway
+        # (a CDR flow on CHANNEL_HANGUP_COMPLETE), and later hangup events do not stop it.
+        self.after_hangup = trigger.get("Event-Name") in HANGUP_EVENTS
+        self.started_flow = flow.flow
+        self.observer: Observer | None = None
+        self.hangup_event: Mapping[str, str] | None = None
+        self.finished = False
+        self.failed = False
+        self.depth = 0
+        self._scope: anyio.CancelScope | None = None
+        self._stopping = False
+
+    def __repr__(self) -> str:
+        return f"<FlowInstance {self.flow.flow} {self.uuid or '-'}>"
+
+    # -- what the router calls (never blocks) -------------------------------------------------
+    def offer(self, event: Mapping[str, str]) -> None:
+        """An event of this instance's channel (or any, for `channel: any` waits)."""
+        waiting = self.waiting
+        if waiting is None:
+            return
+        try:
+            taken = waiting.accepts(event)
+        except FlowRuntimeError as exc:  # a wait condition that cannot be evaluated
+            waiting.error = exc
+            taken = True
+        if taken:
+            waiting.event = event
+            self._disarm(waiting)
+            waiting.done.set()
+
+    def channel_gone(self, event: Mapping[str, str]) -> None:
+        """CHANNEL_HANGUP (or a later hangup event): stop the steps, run on_hangup."""
+        if self.hung_up or self.finished or self.after_hangup:
+            return
+        self.hung_up = True
+        self.hangup_event = event
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def stop(self) -> None:
+        """Stop the instance (replaced by a newer one, or the engine stops); no handlers."""
+        self._stopping = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # -- running ---------------------------------------------------------------------------------
+    def context(self) -> RenderContext:
+        return RenderContext(
+            captures=self.captures,
+            event=self.event,
+            trigger=self.trigger,
+            vars=self.vars,
+            uuid=self.uuid,
+        )
+
+    async def run(self) -> None:
+        """Run the flow to its end; never raises (except cancellation from outside)."""
+        call_uuid.set(self.uuid or None)
+        flow_name.set(self.flow.flow)
+        started = time.perf_counter()
+        if self.metrics is not None:
+            self.metrics.instances_started.labels(flow=self.flow.flow).inc()
+            self.metrics.instances_active.inc()
+        log.info("flow %s started", self.flow.flow)
+        try:
+            await self._run_flow()
+        finally:
+            self.finished = True
+            if self.waiting is not None:
+                self._disarm(self.waiting)
+            if self.metrics is not None:
+                self.metrics.instances_active.dec()
+                counter = (
+                    self.metrics.instances_failed
+                    if self.failed
+                    else self.metrics.instances_finished
+                )
+                counter.labels(flow=self.flow.flow).inc()
+            log.info(
+                "flow %s %s after %.1f ms",
+                self.flow.flow,
+                "failed" if self.failed else ("ended by hangup" if self.hung_up else "finished"),
+                (time.perf_counter() - started) * 1000,
+            )
+            if self.on_finish is not None:
+                self.on_finish(self)
+
+    async def _run_flow(self) -> None:
+        # Flow-level vars first: they may use captures and the trigger.
+        try:
+            self.vars.update(initial_vars(self.flow, self.context()))
+        except FlowRuntimeError as exc:
+            await self._fail(str(exc), None)
+            return
+        steps: tuple[Step, ...] = self.flow.steps
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self.hung_up or self._stopping:
+                scope.cancel()
+            while True:
+                try:
+                    await self.run_steps(steps)
+                except GotoFlow as jump:
+                    if jump.flow is not self.flow:
+                        self.flow = jump.flow
+                        flow_name.set(jump.flow.flow)
+                    steps = jump.steps
+                    continue
+                except StopFlow:
+                    pass
+                except _Failure as failure:
+                    await self._on_error(failure)
+                break
+        self._scope = None
+        if self.hung_up and not self._stopping:
+            await self._on_hangup()
+
+    async def run_steps(self, steps: tuple[Step, ...]) -> None:
+        """Run a list of steps in order (nested lists of if/switch/repeat/call too)."""
+        for step in steps:
+            step_where.set(step.where)
+            if self.observer is not None:
+                self.observer.step(self, step)
+            executor = EXECUTORS[step.kind]
+            started = time.perf_counter()
+            try:
+                await executor(self, step)
+            except (StopFlow, GotoFlow, _Failure):
+                raise
+            except StepFailed as exc:
+                raise _Failure(step, str(exc)) from None
+            except FlowRuntimeError as exc:
+                message = str(exc)
+                # The flow language names the step itself; the log line adds it once.
+                message = message.removeprefix(f"{step.where}: ")
+                raise _Failure(step, message) from None
+            except EslError as exc:
+                raise _Failure(step, str(exc)) from None
+            finally:
+                if self.metrics is not None:
+                    self.metrics.step_seconds.labels(flow=self.flow.flow, step=step.kind).observe(
+                        time.perf_counter() - started
+                    )
+
+    async def _on_error(self, failure: _Failure) -> None:
+        handlers = self.flow.on_error
+        self.vars["error"] = failure.message
+        if not handlers:
+            await self._fail(failure.message, failure.step)
+            return
+        log.warning("%s: %s; running on_error", failure.step.where, failure.message)
+        try:
+            with anyio.move_on_after(HANDLER_TIMEOUT):
+                await self.run_steps(handlers)
+        except (StopFlow, GotoFlow):
+            pass
+        except _Failure as again:
+            await self._fail(f"on_error failed too: {again.message}", again.step)
+            return
+        self.failed = True
+
+    async def _fail(self, message: str, step: StepBase | None) -> None:
+        self.failed = True
+        where = step.where if step is not None else f"flow '{self.flow.flow}'"
+        log.error("%s: %s", where, message)
+
+    async def _on_hangup(self) -> None:
+        handlers = self.flow.on_hangup
+        if not handlers:
+            return
+        if self.hangup_event is not None:
+            self.event = self.hangup_event
+        log.info("channel hung up; running on_hangup")
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            try:
+                with anyio.move_on_after(HANDLER_TIMEOUT):
+                    await self.run_steps(handlers)
+            except (StopFlow, GotoFlow):
+                pass
+            except _Failure as failure:
+                await self._fail(f"on_hangup: {failure.message}", failure.step)
+        self._scope = None
+
+    # -- waiting for events ------------------------------------------------------------------------
+    def arm(self, name: str, accepts: EventAccepts, *, any_channel: bool = False) -> _Wait:
+        """Start taking the first event `accepts` says yes to (before sending the command
+        that causes it, so it cannot slip by)."""
+        wait = _Wait(name, accepts, any_channel)
+        self.waiting = wait
+        if any_channel:
+            self.any_waiters.add(self)
+        return wait
+
+    def _disarm(self, wait: _Wait) -> None:
+        if self.waiting is wait:
+            self.waiting = None
+        if wait.any_channel:
+            self.any_waiters.discard(self)
+
+    async def wait_for(self, wait: _Wait, timeout: float | None) -> Mapping[str, str] | None:
+        """The armed event, or None when `timeout` passed first."""
+        try:
+            if timeout is None:
+                await wait.done.wait()
+            else:
+                with anyio.move_on_after(timeout):
+                    await wait.done.wait()
+        finally:
+            self._disarm(wait)
+        if wait.error is not None:
+            raise wait.error
+        return wait.event
+
+
+class _Failure(Exception):
+    """A step failed: unwinds nested step lists up to the instance's error handling."""
+
+    def __init__(self, step: StepBase, message: str) -> None:
+        self.step = step
+        self.message = message
+        super().__init__(message)

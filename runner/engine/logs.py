@@ -1,0 +1,85 @@
+"""Structured logs: every line carries the call's uuid, the flow and the step.
+
+The engine sets three context variables in each flow instance's task; anyio copies the
+context into every task it starts, so a line logged anywhere below an instance knows
+which call it belongs to. Text for people, JSON lines for log shippers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from typing import Literal, TextIO
+
+call_uuid: ContextVar[str | None] = ContextVar("call_uuid", default=None)
+flow_name: ContextVar[str | None] = ContextVar("flow_name", default=None)
+step_where: ContextVar[str | None] = ContextVar("step_where", default=None)
+
+LogFormat = Literal["text", "json"]
+
+
+class CallContextFilter(logging.Filter):
+    """Copies the call context onto each record (`uuid`, `flow`, `step`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.uuid = call_uuid.get()
+        record.flow = flow_name.get()
+        record.step = step_where.get()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        ms = int(record.msecs)
+        context = " ".join(
+            str(v) for v in (getattr(record, k, None) for k in ("uuid", "flow", "step")) if v
+        )
+        prefix = f"{stamp}.{ms:03d}Z {record.levelname:<5} "
+        line = prefix + (f"[{context}] " if context else "") + record.getMessage()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, uuid, flow, step."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("uuid", "flow", "step"):
+            value = getattr(record, key, None)
+            if value:
+                data[key] = value
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def setup_logging(
+    fmt: LogFormat = "text", level: str | int = "INFO", stream: TextIO | None = None
+) -> logging.Handler:
+    """Route the `runner` loggers to `stream` (stderr) in the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(CallContextFilter())
+    root = logging.getLogger("runner")
+    for old in list(root.handlers):
+        if getattr(old, "_eslflow", False):
+            root.removeHandler(old)
+    handler._eslflow = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+    root.propagate = False
+    return handler

@@ -1,0 +1,348 @@
+"""`Engine`: flows run against live ESL connections, inbound and outbound, as a service.
+
+    engine = Engine(flows, nodes=[NodeSpec("127.0.0.1", 8021, "ClueCon")],
+                    outbound=OutboundSpec("127.0.0.1", 8084))
+    async with anyio.create_task_group() as tg:
+        await tg.start(engine.run)
+        ...
+        await engine.drain()          # stop taking calls, let running ones finish
+
+Each inbound node is one reconnecting `InboundConnection`, subscribed to exactly the
+events the flows trigger on or wait for plus what the engine needs. Its events go
+through the `Router`, synchronously: the connection's reader never waits on a flow.
+Each outbound connection runs the first outbound flow whose conditions hold on its
+channel data; a connection no flow wants is hung up with a configurable cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import anyio
+import anyio.abc
+
+from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
+from runner.engine.link import CommandObserver, InboundLink, OutboundLink
+from runner.engine.metrics import Metrics
+from runner.engine.router import Router
+from runner.esl import commands
+from runner.esl.errors import EslAuthError, EslError
+from runner.esl.event import Event
+from runner.esl.inbound import Backoff, InboundConnection
+from runner.esl.outbound import OutboundConnection, OutboundServer
+from runner.flow.flowset import EventKey, FlowSet
+
+log = logging.getLogger("runner.engine")
+
+EventFormat = Literal["plain", "json", "xml"]
+
+# What the engine itself listens to, whatever the flows say: completions of the
+# applications it runs, and hangups (BACKGROUND_JOB is added by the first bgapi).
+ENGINE_EVENTS = frozenset(
+    {
+        EventKey("CHANNEL_EXECUTE"),
+        EventKey("CHANNEL_EXECUTE_COMPLETE"),
+        EventKey("CHANNEL_HANGUP"),
+        EventKey("CHANNEL_HANGUP_COMPLETE"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One FreeSWITCH to connect to (inbound mode)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = field(default="ClueCon", repr=False)
+    format: EventFormat = "json"
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class OutboundSpec:
+    """The listener for FreeSWITCH's `socket` application (outbound mode)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8084
+    allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    unmatched_hangup_cause: str = "NO_ROUTE_DESTINATION"
+
+
+def subscription_words(keys: Iterable[EventKey]) -> list[str]:
+    """`event` command words: plain names, then `CUSTOM sub1 sub2` (mod_event_socket
+    reads the subclasses after the CUSTOM keyword)."""
+    names = sorted({k.name for k in keys if k.name != "CUSTOM"})
+    if "ALL" in names:
+        return ["ALL"]
+    subclasses = sorted({k.subclass for k in keys if k.name == "CUSTOM" and k.subclass})
+    return [*names, *(["CUSTOM", *subclasses] if subclasses else [])]
+
+
+class _Node:
+    def __init__(self, spec: NodeSpec) -> None:
+        self.spec = spec
+        self.conn: InboundConnection | None = None
+        self.subscribed: frozenset[EventKey] = frozenset()
+
+
+class Engine:
+    """Runs flows for many calls at once; see the module docstring."""
+
+    def __init__(
+        self,
+        flows: FlowSet,
+        *,
+        nodes: Iterable[NodeSpec] = (),
+        outbound: OutboundSpec | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] | None = None,
+        backoff: Backoff | None = None,
+        observer: Observer | None = None,
+        on_command: CommandObserver | None = None,
+        on_event: Callable[[str, Event], None] | None = None,
+    ) -> None:
+        self.metrics = metrics or Metrics()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.backoff = backoff or Backoff()
+        self.observer = observer
+        self.on_command = on_command
+        self.on_event = on_event
+        self.nodes = [_Node(spec) for spec in nodes]
+        self.outbound_spec = outbound
+        self.outbound_server: OutboundServer | None = None
+        self.outbound_port: int | None = None
+        self.router = Router(flows, self._spawn, clock=self.clock, metrics=self.metrics)
+        self.router.configure = self._configure
+        self.outbound_calls: set[FlowInstance] = set()
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._instances_done = anyio.Event()
+        self._stopped = anyio.Event()
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def flows(self) -> FlowSet:
+        return self.router.flows
+
+    @property
+    def active(self) -> int:
+        return self.router.active + len(self.outbound_calls)
+
+    def healthy(self) -> bool:
+        """Up when every configured inbound node is connected (or none is configured)."""
+        if not self.nodes:
+            return self.outbound_server is not None
+        return any(node.conn is not None and node.conn.connected for node in self.nodes)
+
+    def subscriptions(self) -> frozenset[EventKey]:
+        """What the flows need, plus what running instances started on older flow sets
+        still wait for (after a reload), plus the engine's own needs."""
+        keys = set(self.flows.subscriptions()) | ENGINE_EVENTS
+        for flows in {id(i.flows): i.flows for i in self.router.instances()}.values():
+            if flows is not self.flows:
+                keys |= flows.subscriptions()
+        return frozenset(keys)
+
+    # -- running -------------------------------------------------------------------------------
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Connect every node, serve outbound, run instances; until cancelled or drained."""
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            for node in self.nodes:
+                await tg.start(self._run_node, node)
+            if self.outbound_spec is not None:
+                spec = self.outbound_spec
+                self.outbound_server = OutboundServer(
+                    self._outbound_call, host=spec.host, port=spec.port, allow=spec.allow
+                )
+                self.outbound_port = await tg.start(self.outbound_server.serve)
+            task_status.started()
+            await self._stopped.wait()
+            tg.cancel_scope.cancel()
+
+    async def _run_node(
+        self, node: _Node, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        spec = node.spec
+        label = spec.name
+        started = False
+        try:
+            async with InboundConnection.connect(
+                spec.host, spec.port, spec.password, reconnect=True, backoff=self.backoff
+            ) as conn:
+                node.conn = conn
+                conn.on_connect.append(lambda c: self._connected(node))
+                events = conn.events(maxsize=100_000)
+                await self._subscribe(node)
+                self._connected(node, first=True)
+                started = True
+                task_status.started()
+                route = self.router.route
+                link_for = self._link_factory(conn)
+                received = self.metrics.events_received
+                on_event = self.on_event
+                async for event in events:
+                    received.labels(node=label, event=event.get("Event-Name", "")).inc()
+                    if on_event is not None:
+                        on_event(label, event)
+                    try:
+                        route(event, link_for)
+                    except Exception:  # a routing bug must not stop the node
+                        log.exception("%s: routing %s failed", label, event.get("Event-Name"))
+        except EslAuthError as exc:
+            log.error("%s: %s; this node is not served", label, exc)
+            if not started:
+                task_status.started()
+        finally:
+            self.metrics.connections_up.labels(node=label).set(0)
+
+    def _connected(self, node: _Node, first: bool = False) -> None:
+        self.metrics.connections_up.labels(node=node.spec.name).set(1)
+        if first:
+            return
+        self.metrics.reconnects.labels(node=node.spec.name).inc()
+        if self._tg is not None:
+            self._tg.start_soon(self._check_channels, node)
+
+    async def _check_channels(self, node: _Node) -> None:
+        """After a reconnect: instances whose channel vanished meanwhile end now."""
+        conn = node.conn
+        if conn is None:
+            return
+        for instance in self.router.instances():
+            if not instance.uuid or instance.finished:
+                continue
+            try:
+                exists = await conn.api(f"uuid_exists {instance.uuid}")
+            except EslError:
+                return
+            if exists.strip() == "false":
+                log.info("channel %s is gone since the reconnect", instance.uuid)
+                instance.channel_gone({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": instance.uuid})
+
+    async def _subscribe(self, node: _Node) -> None:
+        assert node.conn is not None
+        wanted = self.subscriptions()
+        added = wanted - node.subscribed
+        removed = {k for k in node.subscribed - wanted if k.name != "CUSTOM"}
+        if added:
+            await node.conn.subscribe(subscription_words(added), node.spec.format)
+        if removed:
+            await node.conn.nixevent(sorted({k.name for k in removed}))
+        node.subscribed = wanted
+
+    def _link_factory(self, conn: InboundConnection) -> Callable[[str], InboundLink]:
+        def make(uuid: str) -> InboundLink:
+            return InboundLink(conn, uuid, self.on_command)
+
+        return make
+
+    def _configure(self, instance: FlowInstance) -> None:
+        instance.observer = self.observer
+
+    def _spawn(self, instance: FlowInstance) -> None:
+        assert self._tg is not None
+        self._tg.start_soon(instance.run)
+
+    # -- outbound ------------------------------------------------------------------------------
+    async def _outbound_call(self, conn: OutboundConnection) -> None:
+        found = None
+        if self.router.accepting:
+            found = self.flows.match_outbound(conn.channel_data, self.clock())
+        if found is None:
+            spec = self.outbound_spec
+            cause = spec.unmatched_hangup_cause if spec else "NO_ROUTE_DESTINATION"
+            log.warning(
+                "outbound call %s (%s): no outbound flow matches; hanging up with %s",
+                conn.uuid,
+                conn.channel_data.get("Caller-Destination-Number", "?"),
+                cause,
+            )
+            self.metrics.outbound_connections.labels(result="unmatched").inc()
+            data = commands.hangup(cause)
+            if self.on_command is not None:
+                self.on_command(conn.uuid, data)
+            await conn.command(data)
+            return
+        self.metrics.outbound_connections.labels(result="matched").inc()
+        link = OutboundLink(conn, self.on_command)
+        # The engine needs the channel's events (completions, hangup): myevents first.
+        events = conn.events(maxsize=10_000)
+        await link.socket_command(commands.myevents())
+        instance = FlowInstance(
+            found.flow,
+            self.flows,
+            link,
+            conn.channel_data,
+            found.captures,
+            clock=self.clock,
+            metrics=self.metrics,
+            any_waiters=self.router.any_waiters,
+        )
+        instance.observer = self.observer
+        self.outbound_calls.add(instance)
+        try:
+            async with anyio.create_task_group() as tg:
+
+                async def deliver() -> None:
+                    async for event in events:
+                        if self.on_event is not None:
+                            self.on_event("outbound", event)
+                        instance.offer(event)
+                        if event.get("Event-Name") in HANGUP_EVENTS:
+                            instance.channel_gone(event)
+                    # The socket closed: the call is gone with it.
+                    instance.channel_gone({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": conn.uuid})
+
+                tg.start_soon(deliver)
+                await instance.run()
+                tg.cancel_scope.cancel()
+        finally:
+            self.outbound_calls.discard(instance)
+
+    # -- reload and shutdown -------------------------------------------------------------------
+    async def reload(self, flows: FlowSet) -> None:
+        """New calls use `flows`; running instances finish on the flows they started with."""
+        self.router.flows = flows
+        for node in self.nodes:
+            if node.conn is not None and node.conn.connected:
+                try:
+                    await self._subscribe(node)
+                except EslError as exc:
+                    log.error("%s: resubscribing after reload failed: %s", node.spec.name, exc)
+        log.info("flows reloaded: %d flows", len(flows))
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Stop taking new calls, let running instances finish (up to `timeout`), stop."""
+        self.router.accepting = False
+        if self.outbound_server is not None:
+            self.outbound_server.stop_accepting()
+        with anyio.move_on_after(timeout):
+            while self.active:
+                await anyio.sleep(0.05)
+        left = self.router.instances() + list(self.outbound_calls)
+        if left:
+            log.warning("drain timeout: stopping %d running flow instances", len(left))
+            for instance in left:
+                instance.stop()
+            with anyio.move_on_after(2):
+                while self.active:
+                    await anyio.sleep(0.02)
+        self._stopped.set()
+
+    def stop(self) -> None:
+        """Stop at once (instances are cancelled)."""
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

@@ -1,0 +1,328 @@
+"""What each step kind does: one executor per kind, dispatched by table (`EXECUTORS`).
+
+Executors raise `StepFailed` (or the flow language's `FlowRuntimeError`, or an ESL
+error) when the step cannot do its job; the instance turns that into `on_error`.
+Every value bound for the wire is rendered by the flow language's `render_*` helpers,
+which apply the right guard: no CR/LF in headers or command lines, and no `${` coming
+from a substituted value into an application argument or api command unless `raw`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from runner.engine.control import MAX_CALL_DEPTH, GotoFlow, StopFlow
+from runner.engine.link import StepFailed
+from runner.esl import commands
+from runner.flow.conditions import holds, match
+from runner.flow.context import RenderContext
+from runner.flow.models import Flow
+from runner.flow.steps import (
+    ApiStep,
+    BgapiStep,
+    CallStep,
+    DivertEventsStep,
+    ExecuteStep,
+    GotoStep,
+    HangupStep,
+    IfStep,
+    LingerStep,
+    LogStep,
+    MyeventsStep,
+    NomediaStep,
+    RepeatStep,
+    ResumeStep,
+    SendeventStep,
+    SetStep,
+    SleepStep,
+    Step,
+    StopStep,
+    SwitchStep,
+    Target,
+    UnicastStep,
+    WaitStep,
+    XferextStep,
+)
+from runner.flow.template import Template
+
+if TYPE_CHECKING:
+    from runner.engine.instance import FlowInstance
+
+flow_log = logging.getLogger("runner.flow")
+
+Executor = Callable[["FlowInstance", Any], Awaitable[None]]
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def initial_vars(flow: Flow, ctx: RenderContext) -> dict[str, object]:
+    """The flow's `vars:`, in order (a later one may use an earlier one)."""
+    values: dict[str, object] = dict(ctx.vars)
+    scoped = RenderContext(ctx.captures, ctx.event, ctx.trigger, values, ctx.uuid)
+    for name, value in flow.vars.items():
+        where = f"{flow.pos}: flow '{flow.flow}' vars.{name}" if flow.pos else name
+        values[name] = value.evaluate(scoped, where=where) if isinstance(value, Template) else value
+    return {name: values[name] for name in flow.vars}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+# -- sendmsg ---------------------------------------------------------------------------------
+
+
+async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
+    args = step.execute
+    arg = step.render_arg(inst.context())
+    app_uuid = str(uuidlib.uuid4())
+    wait = None
+    if args.wait != "none":
+        name = "CHANNEL_EXECUTE_COMPLETE" if args.wait == "complete" else "CHANNEL_EXECUTE"
+
+        def accepts(event: Mapping[str, str]) -> bool:
+            # Completion is the event whose Application-UUID is our Event-UUID (capture
+            # e_sendmsg: FreeSWITCH copies sendmsg's Event-UUID into it).
+            return event.get("Application-UUID") == app_uuid and event.get("Event-Name") == name
+
+        wait = inst.arm(name, accepts)
+    await inst.link.execute(
+        args.app,
+        arg,
+        event_uuid=app_uuid,
+        loops=args.loops,
+        lock=args.lock,
+        hold_bleg=args.hold_bleg,
+    )
+    if wait is None:
+        return
+    event = await inst.wait_for(wait, args.timeout)
+    if event is None:
+        verb = "complete" if args.wait == "complete" else "start"
+        assert args.timeout is not None
+        raise StepFailed(f"{args.app} did not {verb} within {_seconds(args.timeout)}")
+    inst.event = event
+    if args.save:
+        inst.vars[args.save] = event
+
+
+async def hangup(inst: FlowInstance, step: HangupStep) -> None:
+    await inst.link.hangup(step.cause)
+
+
+async def unicast(inst: FlowInstance, step: UnicastStep) -> None:
+    args = step.unicast
+    headers = [("call-command", "unicast")]
+    for name, value in (
+        ("local-ip", args.local_ip),
+        ("local-port", args.local_port),
+        ("remote-ip", args.remote_ip),
+        ("remote-port", args.remote_port),
+        ("transport", args.transport),
+        ("flags", args.flags),
+    ):
+        if value is not None:
+            headers.append((name, str(value)))
+    await inst.link.sendmsg(headers)
+
+
+async def nomedia(inst: FlowInstance, step: NomediaStep) -> None:
+    target = step.render_uuid(inst.context())
+    await inst.link.sendmsg([("call-command", "nomedia"), ("nomedia-uuid", target)])
+
+
+async def xferext(inst: FlowInstance, step: XferextStep) -> None:
+    apps = step.render_apps(inst.context())
+    await inst.link.sendmsg([("call-command", "xferext"), *(("application", a) for a in apps)])
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+async def sendevent(inst: FlowInstance, step: SendeventStep) -> None:
+    ctx = inst.context()
+    args = step.sendevent
+    await inst.link.sendevent(
+        args.event, step.render_headers(ctx), step.render_body(ctx), args.subclass
+    )
+
+
+async def api(inst: FlowInstance, step: ApiStep) -> None:
+    output = await inst.link.api(step.render_command(inst.context()))
+    if step.api.save:
+        inst.vars[step.api.save] = output
+
+
+async def bgapi(inst: FlowInstance, step: BgapiStep) -> None:
+    output = await inst.link.bgapi(step.render_command(inst.context()), step.bgapi.timeout)
+    if step.bgapi.save:
+        inst.vars[step.bgapi.save] = output
+
+
+# -- flow control --------------------------------------------------------------------------------
+
+
+async def set_(inst: FlowInstance, step: SetStep) -> None:
+    inst.vars.update(step.values(inst.context()))
+
+
+async def wait(inst: FlowInstance, step: WaitStep) -> None:
+    spec = step.wait
+    channel_only = spec.channel == "this"
+
+    def accepts(event: Mapping[str, str]) -> bool:
+        if event.get("Event-Name") != spec.event:
+            return False
+        if spec.subclass is not None and event.get("Event-Subclass") != spec.subclass:
+            return False
+        if channel_only and event.get("Unique-ID") != inst.uuid:
+            return False
+        return step.accepts(event, inst.clock(), inst.context())
+
+    if channel_only and not inst.uuid:
+        raise StepFailed("wait for an event of this channel, but the flow has no channel")
+    armed = inst.arm(spec.event, accepts, any_channel=not channel_only)
+    event = await inst.wait_for(armed, spec.timeout)
+    if event is None:
+        assert spec.timeout is not None
+        if step.on_timeout:
+            await inst.run_steps(step.on_timeout)
+            return
+        raise StepFailed(f"no {spec.event} event within {_seconds(spec.timeout)}")
+    inst.event = event
+    if spec.save:
+        inst.vars[spec.save] = event
+
+
+async def sleep(inst: FlowInstance, step: SleepStep) -> None:
+    await anyio.sleep(step.sleep)
+
+
+async def if_(inst: FlowInstance, step: IfStep) -> None:
+    ctx = inst.context()
+    captures = match(step.if_, inst.event, inst.clock(), ctx)
+    if captures is None:
+        await inst.run_steps(step.else_)
+        return
+    if not captures:
+        await inst.run_steps(step.then)
+        return
+    # Like a dialplan condition's actions, `then` sees this condition's captures.
+    saved = inst.captures
+    inst.captures = captures
+    try:
+        await inst.run_steps(step.then)
+    finally:
+        inst.captures = saved
+
+
+async def switch(inst: FlowInstance, step: SwitchStep) -> None:
+    await inst.run_steps(step.choose(inst.context()))
+
+
+async def repeat(inst: FlowInstance, step: RepeatStep) -> None:
+    for number in range(1, step.repeat + 1):
+        if step.counter:
+            inst.vars[step.counter] = number
+        await inst.run_steps(step.steps)
+        if step.until and holds(step.until, inst.event, inst.clock(), inst.context()):
+            return
+
+
+def _target(inst: FlowInstance, target: Target) -> tuple[tuple[Step, ...], Flow]:
+    if target.kind == "block":
+        steps = inst.flow.blocks.get(target.target)
+        if steps is None:
+            raise StepFailed(f"flow '{inst.flow.flow}' has no block '{target.target}'")
+        return steps, inst.flow
+    flow = inst.flows.get(target.target)
+    if flow is None:
+        raise StepFailed(f"no flow named '{target.target}' is loaded")
+    return flow.steps, flow
+
+
+async def goto(inst: FlowInstance, step: GotoStep) -> None:
+    steps, flow = _target(inst, step.goto)
+    raise GotoFlow(steps, flow)
+
+
+async def call(inst: FlowInstance, step: CallStep) -> None:
+    steps, flow = _target(inst, step.call)
+    if inst.depth >= MAX_CALL_DEPTH:
+        raise StepFailed(f"call nested more than {MAX_CALL_DEPTH} deep (a loop of calls?)")
+    caller = inst.flow
+    inst.flow = flow  # blocks named inside the called flow are its own
+    inst.depth += 1
+    try:
+        await inst.run_steps(steps)
+    finally:
+        inst.depth -= 1
+        inst.flow = caller
+
+
+async def log_(inst: FlowInstance, step: LogStep) -> None:
+    flow_log.log(_LEVELS[step.log.level], "%s", step.render_message(inst.context()))
+
+
+async def stop(inst: FlowInstance, step: StopStep) -> None:
+    if step.stop:
+        flow_log.info("stop: %s", step.stop)
+    raise StopFlow
+
+
+# -- the outbound socket ---------------------------------------------------------------------------
+
+
+async def linger(inst: FlowInstance, step: LingerStep) -> None:
+    if step.linger is False:
+        await inst.link.socket_command(commands.nolinger())
+    else:
+        await inst.link.socket_command(commands.linger(step.seconds))
+
+
+async def myevents(inst: FlowInstance, step: MyeventsStep) -> None:
+    await inst.link.socket_command(commands.myevents())
+
+
+async def divert_events(inst: FlowInstance, step: DivertEventsStep) -> None:
+    await inst.link.socket_command(commands.divert_events(step.divert_events))
+
+
+async def resume(inst: FlowInstance, step: ResumeStep) -> None:
+    await inst.link.socket_command(commands.resume())
+
+
+EXECUTORS: dict[str, Executor] = {
+    "execute": execute,
+    "hangup": hangup,
+    "unicast": unicast,
+    "nomedia": nomedia,
+    "xferext": xferext,
+    "sendevent": sendevent,
+    "api": api,
+    "bgapi": bgapi,
+    "set": set_,
+    "wait": wait,
+    "sleep": sleep,
+    "if": if_,
+    "switch": switch,
+    "repeat": repeat,
+    "goto": goto,
+    "call": call,
+    "log": log_,
+    "stop": stop,
+    "linger": linger,
+    "myevents": myevents,
+    "divert_events": divert_events,
+    "resume": resume,
+}

@@ -1,0 +1,297 @@
+"""Templates: text with `$1..$9` captures and `${{ expr }}` expressions, parsed once at load.
+
+Three kinds of `$`, never confused (DESIGN.md, "Flow language principles"):
+- `$1`..`$9`: regex captures of the flow's conditions, filled in by eslflow;
+- `${name}` and `$${name}`: FreeSWITCH's own variables, passed through untouched so the
+  switch expands them when it runs the application;
+- `${{ expr }}`: eslflow's expression (see `expr.py`), evaluated by eslflow.
+`$0`, `$10`-style text and a lone `$` are plain text (`$10` is `$1` then `0`, as in the
+dialplan).
+
+Rendering records where every substituted piece came from, so a refused value can be
+named (`capture $1`, `event header Caller-Caller-ID-Name`, `variable job`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from runner.flow.context import RenderContext
+from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
+from runner.flow.expr import Expression, ExprSyntaxError, RawStr, compile_expression, to_text
+
+
+class TemplateSyntaxError(ValueError):
+    """A template that cannot be parsed; `offset` is the 0-based index in its text."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        self.offset = offset
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """Text taken as written (FreeSWITCH's `${var}` and `$${var}` included)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """`$n`: the n-th regex capture (1..9); `offset` is its index in the template text."""
+
+    number: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """`${{ expr }}`; `offset` is the index of the `$` in the template text."""
+
+    expression: Expression
+    offset: int
+
+
+Part = Literal | Capture | Expr
+
+
+class Guard(enum.Flag):
+    """What a rendered value must not contain, by where it goes on the wire.
+
+    Use the presets: `TEXT` (logs), `BODY` (a content-length framed body),
+    `HEADER` (a header line of `sendevent`/`sendmsg`), `APP_ARG` (an application
+    argument: FreeSWITCH expands `${...}` in it), `COMMAND` (an `api`/`bgapi` line).
+    """
+
+    NONE = 0
+    NO_BREAK_IN_VALUES = 1
+    """No CR or LF in any substituted value."""
+    SINGLE_LINE = 2
+    """No CR or LF anywhere in the result."""
+    NO_EXPANSION = 4
+    """No `${` (or `$${`) formed by a substituted value unless the value is raw."""
+
+    TEXT = NONE
+    BODY = NONE
+    HEADER = NO_BREAK_IN_VALUES | SINGLE_LINE
+    APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION
+    COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A substituted span `text[start:end]` of a rendered template and where it came from."""
+
+    start: int
+    end: int
+    origin: str
+    raw: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered template: its text and the substituted pieces in it."""
+
+    text: str
+    pieces: tuple[Piece, ...]
+
+
+def _breaks(text: str) -> bool:
+    return "\r" in text or "\n" in text
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A parsed template. Build with `Template.parse(text)`; render with a `RenderContext`."""
+
+    source: str
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Template:
+        """Split `text` into parts; TemplateSyntaxError for a broken `${{ ... }}`."""
+        return cls(source=text, parts=tuple(_parse(text)))
+
+    @property
+    def is_literal(self) -> bool:
+        """True when nothing is substituted: the text goes out as written."""
+        return all(isinstance(part, Literal) for part in self.parts)
+
+    @property
+    def capture_refs(self) -> frozenset[int]:
+        """The capture numbers used, by `$n` or `captures[n]`."""
+        found: set[int] = set()
+        for part in self.parts:
+            if isinstance(part, Capture):
+                found.add(part.number)
+            elif isinstance(part, Expr):
+                found |= part.expression.capture_refs
+        return frozenset(found)
+
+    @property
+    def var_refs(self) -> frozenset[str]:
+        """The flow variables read by the expressions, by constant name."""
+        found: set[str] = set()
+        for part in self.parts:
+            if isinstance(part, Expr):
+                found |= part.expression.var_refs
+        return frozenset(found)
+
+    def evaluate(self, ctx: RenderContext, *, where: str = "") -> object:
+        """The value for `set`: a template that is exactly one `${{ }}` keeps its type."""
+        if len(self.parts) == 1 and isinstance(self.parts[0], Expr):
+            return _evaluate(self.parts[0].expression, ctx, where)
+        return self.render(ctx, where=where).text
+
+    def render(
+        self,
+        ctx: RenderContext,
+        *,
+        guard: Guard = Guard.TEXT,
+        raw: bool = False,
+        where: str = "",
+    ) -> Rendered:
+        """Substitute captures and expressions, then enforce `guard`.
+
+        `raw=True` (the step is marked `raw: true`) lifts the `${` check but never the
+        CR/LF checks. `where` prefixes error messages (the step's description, e.g.
+        `flows/x.yaml:12:7: flow 'support-line' step execute`). Raises UnsafeSubstitutionError
+        for a refused value and ExpressionError for a failing expression.
+        """
+        chunks: list[str] = []
+        pieces: list[Piece] = []
+        length = 0
+        for part in self.parts:
+            if isinstance(part, Literal):
+                chunks.append(part.text)
+                length += len(part.text)
+                continue
+            if isinstance(part, Capture):
+                number = part.number
+                value = ctx.captures[number - 1] if number <= len(ctx.captures) else ""
+                origin = f"capture ${number}"
+                trusted = False
+            else:
+                result = _evaluate(part.expression, ctx, where)
+                value = _text(result, part.expression, where)
+                origin = part.expression.origin
+                trusted = isinstance(result, RawStr)
+            chunks.append(value)
+            pieces.append(Piece(length, length + len(value), origin, trusted))
+            length += len(value)
+        text = "".join(chunks)
+        if guard:
+            _enforce(text, pieces, guard, raw, where)
+        return Rendered(text, tuple(pieces))
+
+
+def _evaluate(expression: Expression, ctx: RenderContext, where: str) -> object:
+    try:
+        return expression.evaluate(ctx)
+    except ExpressionError as exc:
+        if not where:
+            raise
+        raise ExpressionError(f"{where}: {exc}") from None
+
+
+def _text(value: object, expression: Expression, where: str) -> str:
+    try:
+        return to_text(value)
+    except ExpressionError as exc:
+        prefix = f"{where}: " if where else ""
+        raise ExpressionError(f"{prefix}expression `{expression.source}`: {exc}") from None
+
+
+def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: str) -> None:
+    prefix = f"{where}: " if where else ""
+    if Guard.NO_BREAK_IN_VALUES in guard:
+        for piece in pieces:
+            if _breaks(text[piece.start : piece.end]):
+                raise UnsafeSubstitutionError(
+                    f"{prefix}value from {piece.origin} contains a line break (CR or LF); "
+                    "refused: on the wire it would end this command and start another",
+                    origin=piece.origin,
+                )
+    if Guard.SINGLE_LINE in guard and _breaks(text):
+        raise UnsafeSubstitutionError(
+            f"{prefix}text contains a line break (CR or LF); refused: it must be one line",
+            origin="template text",
+        )
+    if Guard.NO_EXPANSION in guard and not raw and pieces:
+        start = text.find("${")
+        while start != -1:
+            for piece in pieces:
+                # The `$` or the `{` of this `${` came from a substituted value.
+                if not piece.raw and piece.start < start + 2 and start < piece.end:
+                    raise UnsafeSubstitutionError(
+                        f"{prefix}value from {piece.origin} would put '${{' into the "
+                        "command, and FreeSWITCH expands ${...} when it runs it "
+                        "(${system(...)} runs a shell command); refused — only if the value "
+                        "is trusted, mark the step `raw: true` or wrap it in raw(...)",
+                        origin=piece.origin,
+                    )
+            start = text.find("${", start + 1)
+
+
+def _parse(text: str) -> list[Part]:
+    parts: list[Part] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        joined = "".join(literal)
+        literal.clear()
+        if joined:
+            parts.append(Literal(joined))
+
+    index = 0
+    while index < len(text):
+        dollar = text.find("$", index)
+        if dollar == -1:
+            literal.append(text[index:])
+            break
+        literal.append(text[index:dollar])
+        following = text[dollar + 1 : dollar + 2]
+        if text.startswith("$${", dollar):
+            # FreeSWITCH's preprocessor variable: kept as written.
+            literal.append("$${")
+            index = dollar + 3
+        elif text.startswith("${{", dollar):
+            close, expression = _parse_expression(text, dollar)
+            flush()
+            parts.append(Expr(expression, dollar))
+            index = close + 2
+        elif "1" <= following <= "9":
+            flush()
+            parts.append(Capture(int(following), dollar))
+            index = dollar + 2
+        else:
+            literal.append("$")
+            index = dollar + 1
+    flush()
+    return parts
+
+
+def _parse_expression(text: str, dollar: int) -> tuple[int, Expression]:
+    """Compile the expression of the `${{` at `dollar`; returns the index of its `}}`.
+
+    The first `}}` after which the text compiles closes it, so a `}}` inside a string
+    literal of the expression does not end it early.
+    """
+    body_start = dollar + 3
+    close = text.find("}}", body_start)
+    if close == -1:
+        raise TemplateSyntaxError("'${{' is not closed: expected '}}'", dollar)
+    first_error: ExprSyntaxError | None = None
+    first_close = close
+    while close != -1:
+        try:
+            return close, compile_expression(text[body_start:close])
+        except ExprSyntaxError as exc:
+            if first_error is None:
+                first_error = exc
+                first_close = close
+        close = text.find("}}", close + 1)
+    assert first_error is not None
+    offset = min(body_start + first_error.offset, first_close)
+    raise TemplateSyntaxError(str(first_error), offset)
