@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol
 
-import anyio
 from anyio.abc import TaskGroup
 
 from runner.sim.clock import SimClock
@@ -144,7 +143,6 @@ class SwitchCore:
         self.peak_sessions = 0
         self._task_group: TaskGroup | None = None
         self._date_cache: tuple[int, str, str] = (-1, "", "")
-        self._channel_listeners: list[Callable[[Channel], None]] = []
         self._gone_listeners: list[Callable[[Channel], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -193,12 +191,6 @@ class SwitchCore:
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.uuid] = channel
         self.peak_sessions = max(self.peak_sessions, len(self.channels))
-        for listener in self._channel_listeners:
-            listener(channel)
-
-    def rename_channel(self, old: str, channel: Channel) -> None:
-        self.channels.pop(old, None)
-        self.channels[channel.uuid] = channel
 
     def remove_channel(self, channel: Channel) -> None:
         if self.channels.pop(channel.uuid, None) is not None:
@@ -208,9 +200,6 @@ class SwitchCore:
     def on_channel_gone(self, callback: Callable[[Channel], None]) -> None:
         """Call ``callback`` with each channel once it is destroyed."""
         self._gone_listeners.append(callback)
-
-    def on_new_channel(self, callback: Callable[[Channel], None]) -> None:
-        self._channel_listeners.append(callback)
 
     def uptime_micros(self) -> int:
         return int((self.clock.now() - self.started) * 1_000_000)
@@ -271,10 +260,6 @@ class SwitchCore:
         self.history.append(event)
         for sink in list(self.sinks):
             sink.offer(event)
-
-    def fire_many(self, events: list[Event]) -> None:
-        for event in events:
-            self.fire(event)
 
     def heartbeat_event(self) -> Event:
         ev = self.new_event("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
@@ -339,7 +324,3 @@ def uptime_text(micros: int) -> str:
             unit(mms, "microsecond"),
         ]
     )
-
-
-async def checkpoint() -> None:
-    await anyio.lowlevel.checkpoint()

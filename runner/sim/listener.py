@@ -307,7 +307,7 @@ class Connection:
 
     # -- serving ----------------------------------------------------------------------------
 
-    async def serve(self, peer_address: str | None, allowed: bool = True) -> None:
+    async def serve(self, allowed: bool = True) -> None:
         """Run the connection until it ends; never raises for anything the peer does."""
         send, receive = anyio.create_memory_object_stream[Inbox](16)
         self._inbox_send = send

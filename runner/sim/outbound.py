@@ -93,7 +93,7 @@ async def socket_app(
 
         async def serve() -> None:
             try:
-                await conn.serve(peer)
+                await conn.serve()
             finally:
                 record.closed = True
 
@@ -106,7 +106,7 @@ async def socket_app(
         await session.process_private_events()
     else:
         try:
-            await conn.serve(peer)
+            await conn.serve()
         finally:
             record.closed = True
     if ch.ready() and not (session.socket_resume or conn.resume):

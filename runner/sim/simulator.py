@@ -220,7 +220,7 @@ class Simulator:
             record = self.traffic.open("inbound", peer)
             conn = Connection(self.core, stream, self.config, record)
             try:
-                await conn.serve(peer, allowed=self.acl.allows(str(peer_host)))
+                await conn.serve(allowed=self.acl.allows(str(peer_host)))
             finally:
                 record.closed = True
         except Exception:
