@@ -201,10 +201,24 @@ class Recorder(logging.Handler):
         return out
 
 
-def _app_stub(stub: AppStub) -> Callable[[Session, str | None], Awaitable[None]]:
+# Applications that connect the caller to a far end: answering shows as CHANNEL_BRIDGE.
+BRIDGING_APPS = frozenset({"bridge", "att_xfer", "intercept"})
+
+
+def _app_stub(app_name: str, stub: AppStub) -> Callable[[Session, str | None], Awaitable[None]]:
     """A dialplan application that behaves as the test says."""
+    bridging = app_name in BRIDGING_APPS and stub.answer
 
     async def app(session: Session, data: str | None) -> None:
+        if bridging:
+            # The far end answers at once (switch_ivr_bridge.c fires CHANNEL_BRIDGE).
+            session.fire(
+                "CHANNEL_BRIDGE",
+                "switch_ivr_bridge.c",
+                "switch_ivr_multi_threaded_bridge",
+                1719,
+                before=[("Bridge-A-Unique-ID", session.channel.uuid)],
+            )
         if stub.duration is not None and await session.wait(stub.duration):
             return  # the call hung up meanwhile
         channel = session.channel
@@ -267,7 +281,7 @@ async def _run(case: TestCase, flows: FlowSet, outcome: Outcome, recorder: Recor
             if settings.answer_delay is not None:
                 sim.core.answer_delay = settings.answer_delay
             for name, stub in settings.apps.items():
-                sim.core.applications[name] = _app_stub(stub)
+                sim.core.applications[name] = _app_stub(name, stub)
             for name, output in settings.api.items():
                 sim.core.api_commands[name.lower()] = _api_stub(output)
             sim.core.on_new_channel(keep_channel)

@@ -322,6 +322,11 @@ class AppStub(Model):
     hangup: HangupCause | None = Field(
         default=None, description="The call is hung up with this cause when it ends."
     )
+    answer: bool = Field(
+        default=True,
+        description="For bridge, att_xfer and intercept: the far end answers at once "
+        "(CHANNEL_BRIDGE) and talks for `duration`; false: it only rings for `duration`.",
+    )
 
 
 class Media(Model):

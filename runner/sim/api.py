@@ -56,6 +56,60 @@ async def execute_api(core: SwitchCore, command: str, arg: str | None) -> ApiRes
     return ApiResult(True, output)
 
 
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
+
+
+def separate_string(text: str, limit: int) -> list[str]:
+    """switch_separate_string(buf, ' ', argv, limit) as mod_commands uses it.
+
+    Runs of spaces separate arguments, single quotes group (``'&socket(h:p async)'``),
+    a backslash escapes; the last of ``limit`` arguments keeps the rest of the line.
+    Quotes and escapes are then removed and each argument trimmed.
+    """
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while i < n and len(parts) < limit:
+        while i < n and text[i] == " ":
+            i += 1
+        if i >= n:
+            break
+        if len(parts) == limit - 1:
+            parts.append(text[i:])
+            break
+        start, quoted = i, False
+        while i < n:
+            ch = text[i]
+            if ch == "\\":
+                i += 1
+            elif ch == "'":
+                quoted = not quoted
+            elif ch == " " and not quoted:
+                break
+            i += 1
+        parts.append(text[start:i])
+    return [_cleanup(part) for part in parts]
+
+
+def _cleanup(part: str) -> str:
+    out: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(part):
+        ch = part[i]
+        if ch == "\\" and i + 1 < len(part):
+            nxt = part[i + 1]
+            if nxt in "'\"\\" or nxt in _UNESCAPE:
+                out.append(_UNESCAPE.get(nxt, nxt))
+                i += 2
+                continue
+        if ch == "'" and (quoted or "'" in part[i + 1 :]):
+            quoted = not quoted
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).strip(" ")
+
+
 def _session(core: SwitchCore, uuid: str) -> Session | None:
     channel = core.channels.get(uuid)
     if channel is None or channel.session is None or channel.session.destroyed.is_set():
@@ -223,7 +277,7 @@ async def api_originate(core: SwitchCore, arg: str) -> str:
     )
     if not arg:
         return syntax
-    argv = [a for a in arg.split(" ") if a != ""]
+    argv = separate_string(arg, 10)
     if len(argv) < 2 or len(argv) > 7:
         return syntax
     argv = [None if a.lower() == "undef" else a for a in argv]  # type: ignore[misc]
@@ -273,7 +327,7 @@ async def api_uuid_exists(core: SwitchCore, arg: str) -> str:
 
 
 async def api_uuid_getvar(core: SwitchCore, arg: str) -> str:
-    argv = arg.split(" ")
+    argv = separate_string(arg, 4)
     if len(argv) < 2 or not argv[0]:
         return "-USAGE: <uuid> <var>\n"
     session = _session(core, argv[0])
@@ -286,7 +340,7 @@ async def api_uuid_getvar(core: SwitchCore, arg: str) -> str:
 
 
 async def api_uuid_setvar(core: SwitchCore, arg: str) -> str:
-    argv = arg.split(" ", 2)
+    argv = separate_string(arg, 3)
     if len(argv) not in (2, 3) or not argv[0]:
         return "-USAGE: <uuid> <var> [value]\n"
     session = _session(core, argv[0])
@@ -300,7 +354,7 @@ async def api_uuid_setvar(core: SwitchCore, arg: str) -> str:
 
 async def api_uuid_broadcast(core: SwitchCore, arg: str) -> str:
     """``uuid_broadcast <uuid> <path>|<app>::<args> [aleg|bleg|both]``: queue it on the call."""
-    argv = arg.split(" ")
+    argv = separate_string(arg, 4)
     if not arg or len(argv) < 2:
         return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n"
     session = _session(core, argv[0])
@@ -322,7 +376,7 @@ async def api_uuid_broadcast(core: SwitchCore, arg: str) -> str:
 
 
 async def api_uuid_transfer(core: SwitchCore, arg: str) -> str:
-    argv = [a for a in arg.split(" ") if a]
+    argv = separate_string(arg, 5)
     if argv[1:2] and argv[1] in ("-bleg", "-both"):
         argv.pop(1)
     if len(argv) < 2:
@@ -340,7 +394,7 @@ async def api_uuid_transfer(core: SwitchCore, arg: str) -> str:
 
 
 async def api_hupall(core: SwitchCore, arg: str) -> str:
-    argv = [a for a in arg.split(" ") if a]
+    argv = separate_string(arg, 11)
     cause = cause_from_name(argv[0], "MANAGER_REQUEST") if argv else "MANAGER_REQUEST"
     matches = [(argv[i], argv[i + 1]) for i in range(1, len(argv) - 1, 2)]
     for channel in list(core.channels.values()):
@@ -357,8 +411,8 @@ async def api_hupall(core: SwitchCore, arg: str) -> str:
 
 
 async def api_uuid_dump(core: SwitchCore, arg: str) -> str:
-    argv = arg.split(" ")
-    if not argv[0]:
+    argv = separate_string(arg, 2)
+    if not argv or not argv[0]:
         return "-USAGE: <uuid> [format]\n"
     session = _session(core, argv[0])
     if session is None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol
 
-import anyio
 from anyio.abc import TaskGroup
 
 from runner.sim.clock import SimClock
@@ -147,7 +146,8 @@ class SwitchCore:
         self.peak_sessions = 0
         self._task_group: TaskGroup | None = None
         self._date_cache: tuple[int, str, str] = (-1, "", "")
-        self._channel_listeners: list[Callable[[Channel], None]] = []
+        self._gone_listeners: list[Callable[[Channel], None]] = []
+        self._new_listeners: list[Callable[[Channel], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -156,9 +156,18 @@ class SwitchCore:
         self._task_group = task_group
 
     def spawn(self, func: Callable[[], Coroutine[Any, Any, object]], name: str) -> None:
+        """Run ``func`` in the core's task group, as its own exception barrier: a failure
+        is logged (CRIT) and ends that task only, never the simulator."""
         if self._task_group is None:
             raise RuntimeError("the switch core is not running (no task group attached)")
-        self._task_group.start_soon(func, name=name)
+
+        async def guarded() -> None:
+            try:
+                await func()
+            except Exception as exc:
+                self.log(2, "core.py", "spawn", 0, f"task {name!r} failed: {exc!r}")
+
+        self._task_group.start_soon(guarded, name=name)
 
     async def heartbeat_loop(self) -> None:
         """HEARTBEAT every ``heartbeat_interval`` simulated seconds, then RE_SCHEDULE."""
@@ -186,18 +195,21 @@ class SwitchCore:
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.uuid] = channel
         self.peak_sessions = max(self.peak_sessions, len(self.channels))
-        for listener in self._channel_listeners:
-            listener(channel)
-
-    def rename_channel(self, old: str, channel: Channel) -> None:
-        self.channels.pop(old, None)
-        self.channels[channel.uuid] = channel
-
-    def remove_channel(self, channel: Channel) -> None:
-        self.channels.pop(channel.uuid, None)
+        for callback in self._new_listeners:
+            callback(channel)
 
     def on_new_channel(self, callback: Callable[[Channel], None]) -> None:
-        self._channel_listeners.append(callback)
+        """Call ``callback`` with each channel as it is created (eslflow test keeps them)."""
+        self._new_listeners.append(callback)
+
+    def remove_channel(self, channel: Channel) -> None:
+        if self.channels.pop(channel.uuid, None) is not None:
+            for callback in self._gone_listeners:
+                callback(channel)
+
+    def on_channel_gone(self, callback: Callable[[Channel], None]) -> None:
+        """Call ``callback`` with each channel once it is destroyed."""
+        self._gone_listeners.append(callback)
 
     def uptime_micros(self) -> int:
         return int((self.clock.now() - self.started) * 1_000_000)
@@ -258,10 +270,6 @@ class SwitchCore:
         self.history.append(event)
         for sink in list(self.sinks):
             sink.offer(event)
-
-    def fire_many(self, events: list[Event]) -> None:
-        for event in events:
-            self.fire(event)
 
     def heartbeat_event(self) -> Event:
         ev = self.new_event("HEARTBEAT", "switch_core.c", "send_heartbeat", 95)
@@ -326,7 +334,3 @@ def uptime_text(micros: int) -> str:
             unit(mms, "microsecond"),
         ]
     )
-
-
-async def checkpoint() -> None:
-    await anyio.lowlevel.checkpoint()

@@ -161,7 +161,7 @@ def _fire_codec_events(session: Session) -> None:
     core.fire(ev)
 
 
-def _codec_vars(ch: Channel) -> list[tuple[str, str]]:
+def _codec_vars() -> list[tuple[str, str]]:
     return [
         ("read_codec", "L16"),
         ("read_rate", "8000"),
@@ -227,7 +227,7 @@ def create_loopback(
     a.set_var("is_outbound", "true")
     a.set_var("session_id", str(a.session_id))
     _fire_codec_events(a_sess)
-    for name, value in _codec_vars(a):
+    for name, value in _codec_vars():
         a.set_var(name, value)
     # switch_core_session_set_uuid: the originated leg takes origination_uuid.
     old_uuid = a.uuid
@@ -291,7 +291,7 @@ def create_loopback(
     b.set_var("call_uuid", b.uuid)
     b.set_var("session_id", str(b.session_id))
     b.set_var("channel_name", b.name)
-    for name, value in _codec_vars(b):
+    for name, value in _codec_vars():
         b.set_var(name, value)
     b.set_var("origination_uuid", a.uuid)
     b.set_var("other_loopback_leg_uuid", a.uuid)
@@ -369,7 +369,7 @@ def create_phone_leg(
         ("uuid", uuid),
         ("session_id", str(ch.session_id)),
         ("channel_name", name),
-        *_codec_vars(ch),
+        *_codec_vars(),
         *variables.items(),
         ("originate_endpoint", target.split("/", 1)[0]),
     ]:
@@ -388,9 +388,11 @@ def create_phone_leg(
     _start(core, sess, inbound=False)
 
     async def far_end_answers() -> None:
+        if ch.ready():
+            sess.mark_ring_ready()  # the phone rings...
         await core.clock.sleep(core.answer_delay)
         if ch.ready():
-            sess.mark_answered()
+            sess.mark_answered()  # ... and is picked up
 
     core.spawn(far_end_answers, name=f"answer {uuid}")
     return sess
@@ -512,7 +514,7 @@ def create_inbound_call(
         ("sip_to_user", destination),
         ("sip_req_user", destination),
         ("channel_name", name),
-        *_codec_vars(ch),
+        *_codec_vars(),
         *variables.items(),
     ]:
         ch.set_var(var, value)

@@ -307,7 +307,7 @@ class Connection:
 
     # -- serving ----------------------------------------------------------------------------
 
-    async def serve(self, peer_address: str | None, allowed: bool = True) -> None:
+    async def serve(self, allowed: bool = True) -> None:
         """Run the connection until it ends; never raises for anything the peer does."""
         send, receive = anyio.create_memory_object_stream[Inbox](16)
         self._inbox_send = send
@@ -474,6 +474,7 @@ class Connection:
                 session.socket_resume = True
             session.release()
             session.release_control()
+            session.signal.notify()
         self.finished.set()
 
     # -- commands (mod_event_socket.c parse_command) ----------------------------------------
@@ -856,4 +857,5 @@ class Connection:
         body = [(k, v) for k, v in event.headers if k not in unique]
         event.headers = body + list(unique.items())
         self.connected.set()
+        session.signal.notify()  # the socket application goes on (async: it parks now)
         await self._write(event.plain_body())

@@ -100,19 +100,20 @@ async def socket_app(
 
         async def serve() -> None:
             try:
-                await conn.serve(peer)
+                await conn.serve()
             finally:
                 record.closed = True
 
         core.spawn(serve, name=f"outbound {peer}")
+        # mod_event_socket waits for `connect` (or the end) before parking the call.
         while ch.ready() and not conn.finished.is_set() and not conn.connected.is_set():
-            await session.wait(0.02)
+            await session.signal.wait(None)
         if ch.ready() and not conn.finished.is_set():
             await session.park()
         await session.process_private_events()
     else:
         try:
-            await conn.serve(peer)
+            await conn.serve()
         finally:
             record.closed = True
     if ch.ready() and not (session.socket_resume or conn.resume):

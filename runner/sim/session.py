@@ -273,6 +273,21 @@ class Session:
             watcher()
         return True
 
+    def mark_ring_ready(self) -> None:
+        """switch_channel_perform_mark_ring_ready: CHANNEL_PROGRESS, then CALLSTATE RINGING."""
+        ch = self.channel
+        if ch.down() or ch.answered or ch.caller.times.progress:
+            return
+        ch.caller.times.progress = self.core.clock.micros()
+        self.fire(
+            "CHANNEL_PROGRESS",
+            "switch_channel.c",
+            "switch_channel_perform_mark_ring_ready_value",
+            3505,
+        )
+        self.set_callstate(CallState.RINGING)
+        self._progressed()
+
     def mark_pre_answered(self) -> None:
         ch = self.channel
         if ch.early_media or ch.answered or ch.down():

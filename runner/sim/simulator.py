@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -39,11 +40,14 @@ from runner.sim.dialplan import (
 from runner.sim.endpoints import create_inbound_call
 from runner.sim.event import Event
 from runner.sim.listener import Connection, ListenerConfig, UserAuth
+from runner.sim.load import LoadGenerator
 from runner.sim.outbound import socket_app
 from runner.sim.session import Session
 from runner.sim.traffic import Traffic
 
 logger = logging.getLogger("runner.sim")
+
+FINISHED_KEPT = 10_000
 
 
 class SimulatorError(Exception):
@@ -160,6 +164,11 @@ class Simulator:
         self.core.applications["socket"] = functools.partial(
             socket_app, config=self.config, traffic=self.traffic, network=network
         )
+        self.load = LoadGenerator(self.core)
+        # Final snapshots of finished channels, so waiting on a call that already ended
+        # still answers (bounded: the most recent FINISHED_KEPT).
+        self._finished: OrderedDict[str, ChannelInfo] = OrderedDict()
+        self.core.on_channel_gone(self._channel_gone)
         self._listener: Listener[ByteStream] | None = None
         self._tg: TaskGroup | None = None
         self._exit_stack: Any = None
@@ -213,13 +222,18 @@ class Simulator:
             record = self.traffic.open("inbound", peer)
             conn = Connection(self.core, stream, self.config, record)
             try:
-                await conn.serve(peer, allowed=self.acl.allows(str(peer_host)))
+                await conn.serve(allowed=self.acl.allows(str(peer_host)))
             finally:
                 record.closed = True
         except Exception:
             logger.exception("event-socket connection failed")
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
+
+    def _channel_gone(self, channel: Channel) -> None:
+        self._finished[channel.uuid] = ChannelInfo.of(channel)
+        while len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
 
     def _require_running(self) -> None:
         if self._tg is None:
@@ -274,10 +288,14 @@ class Simulator:
         return {uuid: ChannelInfo.of(ch) for uuid, ch in self.core.channels.items()}
 
     def channel(self, uuid: str) -> ChannelInfo | None:
+        """A live channel's snapshot, or the final one of a channel that has ended."""
         ch = self.core.channels.get(uuid)
-        return ChannelInfo.of(ch) if ch is not None else None
+        return ChannelInfo.of(ch) if ch is not None else self._finished.get(uuid)
 
     async def wait_for_answer(self, uuid: str) -> ChannelInfo:
+        """Wait until the channel is answered (or hung up); returns a snapshot."""
+        if uuid in self._finished:
+            return self._finished[uuid]
         session = self._session(uuid)
         while not session.channel.answered and not session.hungup.is_set():
             await session.progress.wait(None)
@@ -288,6 +306,8 @@ class Simulator:
 
         Bound it with ``anyio.fail_after`` as any other wait.
         """
+        if uuid in self._finished:
+            return self._finished[uuid]
         session = self._session(uuid)
         await session.destroyed.wait()
         return ChannelInfo.of(session.channel)

@@ -31,8 +31,8 @@ class CaptureConn:
     name: str
     expected: list[Msg]
     sends: list[Send] = field(default_factory=list)
-    # messages this connection had fully received before each of its writes
-    seen_before: list[int] = field(default_factory=list)
+    # for each of its writes: how many messages every connection had fully received
+    seen_before: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +46,7 @@ def load_scenario(scenario: str) -> CaptureScenario:
     """Read ``<scenario>[.X].recv.bin``/``.sent.bin`` and ``<scenario>.order``.
 
     ``.order`` (derived from the capture's timeline) lists every write in order as
-    ``<connection> <t> <bytes written> <bytes that connection had read>``.
+    ``<connection> <t> <bytes written>`` and the bytes every connection had received.
     """
     conns: dict[str, CaptureConn] = {}
     raw_sent: dict[str, bytes] = {}
@@ -65,16 +65,24 @@ def load_scenario(scenario: str) -> CaptureScenario:
     assert conns, f"no capture files for {scenario}"
     offsets = dict.fromkeys(conns, 0)
     order: list[tuple[str, int]] = []
+    columns: list[str] = []
     for line in (CAPTURES / f"{scenario}.order").read_text().splitlines():
+        if line.startswith("# then the bytes each connection had received by then:"):
+            columns = line.split(":", 1)[1].split()
         if not line or line.startswith("#"):
             continue
-        name, t, size, seen = line.split(" ")
+        name, t, size, *received = line.split(" ")
         conn = conns[name]
         start = offsets[name]
         offsets[name] += int(size)
         order.append((name, len(conn.sends)))
         conn.sends.append(Send(float(t), raw_sent[name][start : offsets[name]]))
-        conn.seen_before.append(len(frame(raw_recv[name][: int(seen)])[0]))
+        conn.seen_before.append(
+            {
+                other: len(frame(raw_recv[other][: int(count)])[0])
+                for other, count in zip(columns, received, strict=True)
+            }
+        )
     for name in conns:
         assert offsets[name] == len(raw_sent[name]), (
             f"{scenario}.{name}: .order does not cover .sent.bin"
@@ -180,13 +188,14 @@ async def replay_scenario(
                     delay = start + t / speed - anyio.current_time()
                     if delay > 0:
                         await anyio.sleep(delay)
-                    # Causality: FreeSWITCH's client had read `seen` messages before this
-                    # write; wait (briefly) for the simulator to have sent as many.
+                    # Causality: by this write the capture's connections had received
+                    # `seen` messages each; wait (briefly) until the simulator sent as many.
                     with anyio.move_on_after(0.5):
-                        while len(frame(bytes(buffers[name]))[0]) < seen and not result.eof.get(
-                            name
-                        ):
-                            await anyio.sleep(0.001)
+                        for other, count in seen.items():
+                            while len(
+                                frame(bytes(buffers[other]))[0]
+                            ) < count and not result.eof.get(other):
+                                await anyio.sleep(0.001)
                     if name == "O":
                         await accepted.wait()
                         captured = (conns["O"].expected[0].get("Unique-ID") or "").encode()

@@ -9,7 +9,7 @@ import anyio
 import pytest
 from helpers.sim_core import Recorder, call, running_core
 
-from runner.sim.api import execute_api
+from runner.sim.api import execute_api, separate_string
 from runner.sim.core import SwitchCore
 from runner.sim.dialplan import default_dialplan
 
@@ -254,3 +254,24 @@ def test_default_dialplan_routes_like_the_capture_machine() -> None:
     assert plan.lookup("9002", "default") == [("answer", None), ("park", None)]
     assert plan.lookup("1000", "default") == [("park", None)]
     assert plan.lookup("1000", "nowhere") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("a  b   c", 10, ["a", "b", "c"]),
+        ("uuid var value with spaces", 3, ["uuid", "var", "value with spaces"]),
+        (
+            "x '&socket(127.0.0.1:8084 async full)' XML",
+            10,
+            ["x", "&socket(127.0.0.1:8084 async full)", "XML"],
+        ),
+        ("it\\'s a\\ b", 10, ["it's", "a\\ b"]),  # only quotes, \\ and \\n etc. unescape
+        ("  padded  ", 10, ["padded"]),
+        ("", 10, []),
+    ],
+)
+def test_separate_string_splits_like_switch_separate_string(
+    text: str, limit: int, parts: list[str]
+) -> None:
+    assert separate_string(text, limit) == parts

@@ -252,3 +252,42 @@ async def test_park_refuses_a_second_park() -> None:
     assert any(
         "Cannot park channels that are under control already." in line.data for line in rec.logs
     )
+
+
+async def test_a_simulated_phone_rings_then_answers() -> None:
+    async with running_core([extension("^1$", "bridge sim/2000")]) as (core, rec):
+        session = call(core, "1")
+        with anyio.fail_after(5):
+            bridged = await rec.wait_for("CHANNEL_BRIDGE", session.channel.uuid)
+        other = bridged.get("Other-Leg-Unique-ID") or ""
+        names = rec.names(other)
+        assert names[names.index("CHANNEL_PROGRESS") + 1 : names.index("CHANNEL_ANSWER")] == [
+            "CHANNEL_CALLSTATE"
+        ]
+        progress = rec.last("CHANNEL_PROGRESS", other)
+        assert progress.get("Channel-Call-State") == "DOWN"
+        assert progress.get("Caller-Channel-Progress-Time") != "0"
+        assert rec.last("CHANNEL_CALLSTATE", other).get("Channel-Call-State") == "ACTIVE"
+
+
+async def test_sendmsg_xferext_replaces_what_the_call_does() -> None:
+    from runner.sim.wire import Command
+
+    async with running_core([extension("^1$", "answer", "park")]) as (core, rec):
+        session = call(core, "1")
+        uuid = session.channel.uuid
+        with anyio.fail_after(5):
+            await rec.wait_for("CHANNEL_PARK", uuid)
+            session.queue_private(
+                Command(
+                    "sendmsg",
+                    (
+                        ("call-command", "xferext"),
+                        ("application", "set via=xferext"),
+                        ("application", "hangup CALL_REJECTED"),
+                    ),
+                )
+            )
+            await session.destroyed.wait()
+    assert executed(rec, uuid)[-2:] == [("set", "via=xferext"), ("hangup", "CALL_REJECTED")]
+    assert rec.last("CHANNEL_HANGUP", uuid).get("Hangup-Cause") == "CALL_REJECTED"

@@ -68,10 +68,10 @@ SCENARIOS: dict[str, Spec] = {
     "b_bgapi_plain": Spec(),
     "b_bgapi_json": Spec(),
     "b_bgapi_xml": Spec(),
-    "c_events_all_plain": Spec(heartbeat=5.0),
+    "c_events_all_plain": Spec(heartbeat=12.0),
     # A second RE_SCHEDULE (another FreeSWITCH timer) ends the json capture.
-    "c_events_all_json": Spec(heartbeat=5.0, limit={"E": 53}),
-    "c_events_all_xml": Spec(strict=False, heartbeat=5.0),  # LEGS_RACE (CALL_UPDATE early)
+    "c_events_all_json": Spec(heartbeat=12.0, limit={"E": 53}),
+    "c_events_all_xml": Spec(strict=False, heartbeat=12.0),  # LEGS_RACE (CALL_UPDATE early)
     "d1_filters": Spec(strict=False),  # LEGS_RACE (the two legs' park EXECUTE)
     "d2_misc_commands": Spec(),
     "d3_myevents_plain": Spec(),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner.sim.wire import (
     ACL_REJECTION,
@@ -193,3 +195,46 @@ def test_session_disconnect_and_linger_notices_match_capture_d3() -> None:
     uuid = "8cbf1343-6078-4294-b048-9670eb4298e9"
     assert encode_linger_notice(uuid, "loopback/9002-a", 3) in data
     assert data.endswith(encode_disconnect(session_uuid=uuid))
+
+
+# -- fuzzing: any bytes, any split, parse or refuse — nothing else ----------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=400)
+    | st.lists(
+        st.sampled_from(
+            [
+                b"api status",
+                b"\n",
+                b"\r\n",
+                b"sendmsg",
+                b"content-length: 5",
+                b"Foo: bar",
+                b":",
+                b"x",
+            ]
+        ),
+        max_size=40,
+    ).map(b"".join),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_any_bytes_in_any_pieces_give_the_same_commands_or_a_wire_error(
+    data: bytes, cuts: list[int]
+) -> None:
+    def parse(pieces: list[bytes]) -> list[Command] | str:
+        reader = CommandReader()
+        out = []
+        try:
+            for piece in pieces:
+                reader.feed(piece)
+                while (command := reader.next()) is not None:
+                    out.append(command)
+        except WireError as exc:
+            return str(exc)
+        return out
+
+    points = sorted({c for c in cuts if c < len(data)})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    assert parse(pieces) == parse([data])
