@@ -154,6 +154,7 @@ class Row:
     p99_ms: float
     cpu_percent: float
     sim_cpu_percent: float
+    sim_cpu_seconds: float
     engine_p50_ms: float = float("nan")
     engine_p99_ms: float = float("nan")
 
@@ -221,7 +222,7 @@ async def throughput(who: str, rate: float, seconds: float, workdir: Path) -> Ro
 
     return Row(
         who, rate, total, len(done), wall, p(0.5), p(0.99), 100 * cpu / wall if wall else 0,
-        100 * sim_cpu / sim_wall if sim_wall else 0, q(inside, 0.5), q(inside, 0.99),
+        100 * sim_cpu / sim_wall if sim_wall else 0, sim_cpu, q(inside, 0.5), q(inside, 0.99),
     )  # fmt: skip
 
 
@@ -279,7 +280,8 @@ def main() -> None:
                         f"{row.done}/{row.calls} done, p50 {row.p50_ms:.2f} ms, "
                         f"p99 {row.p99_ms:.2f} ms, in the engine p50 {row.engine_p50_ms:.2f} "
                         f"p99 {row.engine_p99_ms:.2f} ms, CPU {row.cpu_percent:.0f}%, "
-                        f"sim CPU {row.sim_cpu_percent:.0f}%",
+                        f"sim CPU {row.sim_cpu_percent:.0f}% "
+                        f"({1000 * row.sim_cpu_seconds / max(1, row.calls):.2f} ms per call)",
                         flush=True,
                     )
         memory = (

@@ -419,7 +419,7 @@ async def api_uuid_dump(core: SwitchCore, arg: str) -> str:
         return "-ERR No such channel!\n"
     fmt = argv[1].lower() if len(argv) > 1 and argv[1] else "txt"
     event = core.new_event("CHANNEL_DATA", "mod_commands.c", "uuid_dump_function", 6468)
-    event.add_all(session.channel.data_headers("CHANNEL_DATA"))
+    session.channel.add_data(event)
     if fmt == "xml":
         return event.xml_body().decode("utf-8", "surrogateescape")
     if fmt == "json":

@@ -354,7 +354,7 @@ async def app_event(session: Session, data: str | None) -> None:
             ev.add(var, val)
         else:
             ev.add(var, val)
-    ev.add_all(session.channel.data_headers(ev.name))
+    session.channel.add_data(ev)
     core.fire(ev)
 
 

@@ -7,11 +7,13 @@ so an event built here has the same header names, in the same order, as FreeSWIT
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from runner.sim.event import Event
+from runner.sim.event import Event, HeaderBlock
 from runner.sim.states import CallState, ChannelState
 
 if TYPE_CHECKING:
@@ -57,9 +59,48 @@ CODEC_NAME = "L16"
 CODEC_RATE = "8000"
 CODEC_BIT_RATE = "128000"
 
+# Header pairs shared by every channel's events: built once, so an event holds the same
+# tuple objects instead of new ones (fewer new objects per event, fewer collections).
+_READ_CODEC = HeaderBlock(
+    [
+        ("Channel-Read-Codec-Name", CODEC_NAME),
+        ("Channel-Read-Codec-Rate", CODEC_RATE),
+        ("Channel-Read-Codec-Bit-Rate", CODEC_BIT_RATE),
+    ]
+)
+_WRITE_CODEC = HeaderBlock(
+    [
+        ("Channel-Write-Codec-Name", CODEC_NAME),
+        ("Channel-Write-Codec-Rate", CODEC_RATE),
+        ("Channel-Write-Codec-Bit-Rate", CODEC_BIT_RATE),
+    ]
+)
+_CHANNEL_STATE = {state: ("Channel-State", state.name) for state in ChannelState}
+_CALL_STATE = {state: ("Channel-Call-State", state.name) for state in CallState}
+_STATE_NUMBER = {state: ("Channel-State-Number", str(int(state))) for state in ChannelState}
+_ANSWER_STATE = {
+    state: ("Answer-State", state) for state in ("hangup", "answered", "early", "ringing")
+}
+_HANGUP_CAUSE: dict[str, tuple[str, str]] = {}
+
+_stamps = itertools.count(1)
+
+
+class _Stamped:
+    """Every attribute assignment takes a fresh, never reused stamp, so a cache keyed
+    on stamps sees any change, whoever made it and however (``times.answered = ...``)."""
+
+    _stamp: int = 0
+
+    if not TYPE_CHECKING:  # hidden from mypy, which would then accept any attribute name
+
+        def __setattr__(self, name, value):
+            object.__setattr__(self, name, value)
+            object.__setattr__(self, "_stamp", next(_stamps))
+
 
 @dataclass
-class Times:
+class Times(_Stamped):
     """switch_channel_timetable_t, in microseconds since the epoch (0 = never)."""
 
     profile_created: int = 0
@@ -76,7 +117,7 @@ class Times:
 
 
 @dataclass
-class CallerProfile:
+class CallerProfile(_Stamped):
     """switch_caller_profile_t: who called whom, and when things happened."""
 
     direction: str
@@ -101,6 +142,20 @@ class CallerProfile:
     profile_index: str = "1"
     username: str = ""
     times: Times = field(default_factory=Times)
+
+    def block(self, prefix: str) -> HeaderBlock:
+        """`headers` as a block, rebuilt only after the profile or its times changed."""
+        blocks: dict[str, tuple[int, int, HeaderBlock]] | None = self.__dict__.get("_blocks")
+        if blocks is None:
+            blocks = {}
+            # Not through __setattr__: a cache is no change of the profile.
+            object.__setattr__(self, "_blocks", blocks)
+        stamp, times_stamp = self._stamp, self.times._stamp
+        cached = blocks.get(prefix)
+        if cached is None or cached[0] != stamp or cached[1] != times_stamp:
+            pairs = [pair for pair in self.headers(prefix) if pair[1]]
+            cached = blocks[prefix] = (stamp, times_stamp, HeaderBlock(pairs))
+        return cached[2]
 
     def headers(self, prefix: str) -> list[tuple[str, str]]:
         """The ``<prefix>-*`` headers in switch_caller_profile_event_set_data's order."""
@@ -210,7 +265,14 @@ class Channel:
         self.read_codec = False
         self.write_codec = False
         self.hangup_cause: str | None = None
-        self.variables: dict[str, str] = {}
+        self._variables: dict[str, str] = {}
+        # Read-only: variables change through set_var, which keeps the header cache right.
+        self.variables: Mapping[str, str] = MappingProxyType(self._variables)
+        # ("variable_<name>", value) per variable, in set order: built once per set_var.
+        self._variable_pairs: dict[str, tuple[str, str]] = {}
+        self._variable_block: HeaderBlock | None = None
+        self._identity: tuple[tuple[str, str, str, str], HeaderBlock] | None = None
+        self._call_uuid: tuple[str, str] | None = None
         self.profile_set = False  # FreeSWITCH adds Caller-* only once a profile exists
         self.other_type: str | None = None
         self.other_profile: CallerProfile | None = None
@@ -224,9 +286,14 @@ class Channel:
     # -- variables (switch_channel_set_variable: set = delete + append) -----------------
 
     def set_var(self, name: str, value: str | None) -> None:
-        self.variables.pop(name, None)
+        variables, pairs = self._variables, self._variable_pairs
+        if variables.pop(name, None) is not None:
+            del pairs[name]
+            self._variable_block = None
         if value:
-            self.variables[name] = value
+            variables[name] = value
+            pairs[name] = (f"variable_{name}", value)
+            self._variable_block = None
 
     def get_var(self, name: str) -> str | None:
         if name in self.variables:
@@ -256,58 +323,94 @@ class Channel:
 
     # -- headers --------------------------------------------------------------------------
 
-    def basic_headers(self) -> list[tuple[str, str]]:
-        """switch_channel_event_set_basic_data."""
-        out = [
-            ("Channel-State", self.running_state.name),
-            ("Channel-Call-State", self.callstate.name),
-            ("Channel-State-Number", str(int(self.state))),
-            ("Channel-Name", self.name),
-            ("Unique-ID", self.uuid),
-            ("Call-Direction", self.direction),
-            ("Presence-Call-Direction", self.direction),
+    def _identity_block(self) -> HeaderBlock:
+        """Channel-Name .. Channel-HIT-Dialplan: the same for most of a channel's life."""
+        hit = "true" if self.direction == "inbound" or self.dialplan_flag else "false"
+        key = (self.name, self.uuid, self.direction, hit)
+        cached = self._identity
+        if cached is None or cached[0] != key:
+            pairs = [
+                ("Channel-Name", self.name),
+                ("Unique-ID", self.uuid),
+                ("Call-Direction", self.direction),
+                ("Presence-Call-Direction", self.direction),
+                ("Channel-HIT-Dialplan", hit),
+            ]
+            cached = self._identity = (key, HeaderBlock(p for p in pairs if p[1]))
+        return cached[1]
+
+    def _call_uuid_pair(self) -> tuple[str, str]:
+        value = self._variables.get("call_uuid") or self.uuid
+        pair = self._call_uuid
+        if pair is None or pair[1] != value:
+            pair = self._call_uuid = ("Channel-Call-UUID", value)
+        return pair
+
+    def add_basic_data(self, event: Event) -> None:
+        """switch_channel_event_set_basic_data: append this channel's headers to ``event``.
+
+        The runs of headers that rarely change (caller profiles, variables) go in as
+        cached blocks, and the rest as shared pairs: per event, little is built anew and
+        the blocks are URL/JSON-encoded once, not for every event.
+        """
+        event.add_all(
             (
-                "Channel-HIT-Dialplan",
-                "true" if self.direction == "inbound" or self.dialplan_flag else "false",
-            ),
-        ]
-        for var, header in (
-            ("presence_id", "Channel-Presence-ID"),
-            ("presence_data", "Channel-Presence-Data"),
-        ):
-            value = self.variables.get(var)
-            if value:
-                out.append((header, value))
-        out.append(("Channel-Call-UUID", self.variables.get("call_uuid") or self.uuid))
-        out.append(("Answer-State", self.answer_state))
-        if self.hangup_cause:
-            out.append(("Hangup-Cause", self.hangup_cause))
+                _CHANNEL_STATE[self.running_state],
+                _CALL_STATE[self.callstate],
+                _STATE_NUMBER[self.state],
+            )
+        )
+        event.add_block(self._identity_block())
+        tail: list[tuple[str, str | None]] = []
+        variables = self._variables
+        if variables:
+            tail.append(("Channel-Presence-ID", variables.get("presence_id")))
+            tail.append(("Channel-Presence-Data", variables.get("presence_data")))
+        tail.append(self._call_uuid_pair())
+        tail.append(_ANSWER_STATE[self.answer_state])
+        cause = self.hangup_cause
+        if cause:
+            pair = _HANGUP_CAUSE.get(cause)
+            if pair is None:
+                pair = _HANGUP_CAUSE[cause] = ("Hangup-Cause", cause)
+            tail.append(pair)
+        event.add_all(tail)
         if self.read_codec:
-            out += [
-                ("Channel-Read-Codec-Name", CODEC_NAME),
-                ("Channel-Read-Codec-Rate", CODEC_RATE),
-                ("Channel-Read-Codec-Bit-Rate", CODEC_BIT_RATE),
-            ]
+            event.add_block(_READ_CODEC)
         if self.write_codec:
-            out += [
-                ("Channel-Write-Codec-Name", CODEC_NAME),
-                ("Channel-Write-Codec-Rate", CODEC_RATE),
-                ("Channel-Write-Codec-Bit-Rate", CODEC_BIT_RATE),
-            ]
+            event.add_block(_WRITE_CODEC)
         if self.profile_set:
-            out += self.caller.headers("Caller")
+            event.add_block(self.caller.block("Caller"))
         if self.other_type and self.other_profile is not None:
-            out.append(("Other-Type", self.other_type))
-            out += self.other_profile.headers("Other-Leg")
-        return out
+            event.add("Other-Type", self.other_type)
+            event.add_block(self.other_profile.block("Other-Leg"))
+
+    def add_data(self, event: Event) -> None:
+        """switch_channel_event_set_data: basic data, plus the variables for the events
+        in EXTENDED_EVENTS."""
+        self.add_basic_data(event)
+        if event.name in EXTENDED_EVENTS:
+            event.add_block(self.variable_block())
+
+    def variable_block(self) -> HeaderBlock:
+        """`variable_headers` as a block, rebuilt only after a variable changed."""
+        block = self._variable_block
+        if block is None:
+            block = self._variable_block = HeaderBlock(self._variable_pairs.values())
+        return block
+
+    def basic_headers(self) -> list[tuple[str, str]]:
+        """switch_channel_event_set_basic_data, as a list."""
+        event = Event("")
+        self.add_basic_data(event)
+        return event.headers
 
     def variable_headers(self) -> list[tuple[str, str]]:
         """switch_channel_event_set_extended_data: ``variable_<name>`` in set order."""
-        return [(f"variable_{name}", value) for name, value in self.variables.items()]
+        return list(self._variable_pairs.values())
 
     def data_headers(self, event_name: str) -> list[tuple[str, str]]:
-        """switch_channel_event_set_data for an event of this name."""
-        out = self.basic_headers()
-        if event_name in EXTENDED_EVENTS:
-            out += self.variable_headers()
-        return out
+        """switch_channel_event_set_data for an event of this name, as a list."""
+        event = Event(event_name)
+        self.add_data(event)
+        return event.headers

@@ -139,7 +139,7 @@ def _fire_codec_events(session: Session) -> None:
     core, ch = session.core, session.channel
     ch.read_codec = True
     ev = core.new_event("CODEC", "switch_core_codec.c", "switch_core_session_set_read_codec", 279)
-    ev.add_all(ch.basic_headers())
+    ch.add_basic_data(ev)
     ev.add_all(
         [
             ("channel-read-codec-name", "L16"),
@@ -150,7 +150,7 @@ def _fire_codec_events(session: Session) -> None:
     core.fire(ev)
     ch.write_codec = True
     ev = core.new_event("CODEC", "switch_core_codec.c", "switch_core_session_set_write_codec", 450)
-    ev.add_all(ch.basic_headers())
+    ch.add_basic_data(ev)
     ev.add_all(
         [
             ("Channel-Write-Codec-Name", "L16"),

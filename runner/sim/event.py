@@ -9,10 +9,12 @@ rendered once per format.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from enum import Enum
+from itertools import chain
+from json.encoder import encode_basestring
+from typing import cast
 
 # src/switch_event.c EVENT_NAMES, in enum order. "ALL" is last.
 EVENT_NAMES: tuple[str, ...] = (
@@ -188,8 +190,66 @@ def xml_text(value: str) -> str:
     return "".join(out)
 
 
-def _json_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# The C string encoder json.dumps(ensure_ascii=False) itself uses: non-ASCII stays raw
+# UTF-8, as cJSON prints it (switch_event_serialize_json), only '"', '\\' and control
+# characters are escaped. Called directly it skips json.dumps' per-call encoder setup.
+_json_string = encode_basestring
+
+
+def _plain_lines(headers: Iterable[tuple[str, str]]) -> str:
+    return "".join([f"{key}: {url_encode(value)}\n" for key, value in headers])
+
+
+def _json_members(headers: Iterable[tuple[str, str]]) -> list[str]:
+    enc = _json_string
+    return [f"{enc(key)}:{enc(value)}" for key, value in headers]
+
+
+def _xml_lines(headers: Iterable[tuple[str, str]]) -> str:
+    return "".join([f"    <{key}>{url_encode(value)}</{key}>\n" for key, value in headers])
+
+
+class HeaderBlock:
+    """A run of headers many events carry unchanged (a channel's caller profile, its
+    variables), rendered once per format however many events include it.
+
+    Immutable: whoever owns one builds a new block when the values change. Pass pairs
+    already filtered (no empty values), as Event.add_block adds them as they are.
+    """
+
+    __slots__ = ("_json", "_plain", "_xml", "items")
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        self.items: tuple[tuple[str, str], ...] = tuple(items)
+        self._plain: str | None = None
+        self._json: str | None = None
+        self._xml: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"HeaderBlock({len(self.items)} headers)"
+
+    def plain(self) -> str:
+        if self._plain is None:
+            self._plain = _plain_lines(self.items)
+        return self._plain
+
+    def json(self) -> str:
+        """The members, comma-separated, without braces."""
+        if self._json is None:
+            self._json = ",".join(_json_members(self.items))
+        return self._json
+
+    def xml(self) -> str:
+        if self._xml is None:
+            self._xml = _xml_lines(self.items)
+        return self._xml
+
+
+# (name, subclass, body, header name, value, name, value, ...): see Event.record.
+EventRecord = tuple[str | None, ...]
 
 
 class Event:
@@ -200,7 +260,7 @@ class Event:
     date headers are filled in by the switch core when the event is created.
     """
 
-    __slots__ = ("_renders", "body", "headers", "name", "subclass")
+    __slots__ = ("_block_starts", "_blocks", "_renders", "body", "headers", "name", "subclass")
 
     def __init__(
         self,
@@ -214,7 +274,11 @@ class Event:
         self.subclass = subclass
         self.headers: list[tuple[str, str]] = list(headers)
         self.body = body
-        self._renders: dict[Format, bytes] = {}
+        # Renderings by format value (str keys keep the dict out of the cycle collector).
+        self._renders: dict[str, bytes] = {}
+        # The blocks add_block added, and the index in headers where each one starts.
+        self._blocks: list[HeaderBlock] | None = None
+        self._block_starts: list[int] | None = None
 
     def add(self, name: str, value: str | None) -> None:
         """Append a header; ``None`` and ``""`` are ignored, as FreeSWITCH does."""
@@ -222,9 +286,21 @@ class Event:
             self.headers.append((name, value))
 
     def add_all(self, pairs: Iterable[tuple[str, str | None]]) -> None:
-        for name, value in pairs:
-            if value:
-                self.headers.append((name, value))
+        append = self.headers.append
+        for pair in pairs:
+            if pair[1]:
+                # The pair itself, not a copy: pairs many events share stay shared.
+                append(pair)  # type: ignore[arg-type]  # its value is a non-empty str
+
+    def add_block(self, block: HeaderBlock) -> None:
+        """Append a block's headers; rendering reuses the block's cached text."""
+        items = block.items
+        if items:
+            if self._blocks is None or self._block_starts is None:
+                self._blocks, self._block_starts = [], []
+            self._block_starts.append(len(self.headers))
+            self._blocks.append(block)
+            self.headers += items
 
     def get(self, name: str) -> str | None:
         """The first header with this name (case-insensitive), or None."""
@@ -243,11 +319,30 @@ class Event:
     def __repr__(self) -> str:
         return f"Event({self.name!r}, {len(self.headers)} headers)"
 
+    # -- records: the simulator's history ------------------------------------------------
+
+    def record(self) -> EventRecord:
+        """The event as one flat tuple of strings.
+
+        The simulator keeps the last 10,000 events; as Event objects (with lists and
+        pairs) every cycle collection would scan them, ~40 ms for a full one. A flat
+        tuple of strings is untracked by the first collection that sees it.
+        """
+        return (self.name, self.subclass, self.body, *chain.from_iterable(self.headers))
+
+    @classmethod
+    def from_record(cls, record: EventRecord) -> Event:
+        name, subclass, body = record[0], record[1], record[2]
+        assert name is not None
+        flat = cast(tuple[str, ...], record[3:])
+        return cls(name, zip(flat[::2], flat[1::2], strict=True), subclass=subclass, body=body)
+
     # -- wire renderings (mod_event_socket.c read_packet + switch_event.c) ---------------
 
     def render(self, fmt: Format) -> bytes:
         """The complete ``text/event-<fmt>`` message: outer headers, then the body."""
-        cached = self._renders.get(fmt)
+        key = fmt.value
+        cached = self._renders.get(key)
         if cached is None:
             if fmt is Format.PLAIN:
                 payload = self.plain_body()
@@ -257,24 +352,58 @@ class Event:
                 payload = self.xml_body()
             # Events put Content-Length before Content-Type (mod_event_socket.c).
             cached = (
-                f"Content-Length: {len(payload)}\nContent-Type: text/event-{fmt.value}\n\n".encode()
+                f"Content-Length: {len(payload)}\nContent-Type: text/event-{key}\n\n".encode()
                 + payload
             )
-            self._renders[fmt] = cached
+            self._renders[key] = cached
         return cached
+
+    def _runs(self) -> list[list[tuple[str, str]] | HeaderBlock]:
+        """The headers as runs to render: plain lists, and blocks with cached text.
+
+        ``headers`` is public and may have been edited since a block was added; a block
+        counts only while its headers are still exactly where add_block put them.
+        """
+        headers = self.headers
+        if self._blocks is None or self._block_starts is None:
+            return [headers]
+        runs: list[list[tuple[str, str]] | HeaderBlock] = []
+        pos = 0
+        for start, block in zip(self._block_starts, self._blocks, strict=True):
+            items = block.items
+            end = start + len(items)
+            if start < pos or tuple(headers[start:end]) != items:
+                continue
+            if start > pos:
+                runs.append(headers[pos:start])
+            runs.append(block)
+            pos = end
+        if pos < len(headers):
+            runs.append(headers[pos:])
+        return runs
 
     def plain_body(self) -> bytes:
         """switch_event_serialize(encode=TRUE): ``Name: urlencoded`` lines, blank line."""
-        lines = [f"{key}: {url_encode(value)}\n" for key, value in self.headers]
+        text = "".join(
+            [
+                run.plain() if isinstance(run, HeaderBlock) else _plain_lines(run)
+                for run in self._runs()
+            ]
+        )
         body = self.body
         if body:
             raw = body.encode("utf-8", "surrogateescape")
-            return ("".join(lines) + f"Content-Length: {len(raw)}\n\n").encode() + raw
-        return ("".join(lines) + "\n").encode()
+            return (text + f"Content-Length: {len(raw)}\n\n").encode() + raw
+        return (text + "\n").encode()
 
     def json_body(self) -> bytes:
         """switch_event_serialize_json: one object, repeated names kept, no newline."""
-        parts = [f"{_json_string(key)}:{_json_string(value)}" for key, value in self.headers]
+        parts: list[str] = []
+        for run in self._runs():
+            if isinstance(run, HeaderBlock):
+                parts.append(run.json())
+            else:
+                parts += _json_members(run)
         if self.body is not None:
             blen = len(self.body.encode("utf-8", "surrogateescape"))
             parts.append(f'"Content-Length":"{blen}"')
@@ -284,8 +413,8 @@ class Event:
     def xml_body(self) -> bytes:
         """switch_event_xmlize + switch_xml_toxml: values still URL-encoded inside."""
         out = ["<event>\n  <headers>\n"]
-        for key, value in self.headers:
-            out.append(f"    <{key}>{url_encode(value)}</{key}>\n")
+        for run in self._runs():
+            out.append(run.xml() if isinstance(run, HeaderBlock) else _xml_lines(run))
         out.append("  </headers>\n")
         if self.body:
             blen = len(self.body.encode("utf-8", "surrogateescape"))

@@ -130,7 +130,7 @@ class Session:
     ) -> Event:
         ev = self.core.new_event(name, file, func, line, subclass=subclass)
         ev.add_all(before)
-        ev.add_all(self.channel.data_headers(name))
+        self.channel.add_data(ev)
         ev.add_all(after)
         return ev
 
@@ -513,7 +513,7 @@ class Session:
         """Run queued sendmsg commands and release events queued to this session."""
         while self.queued_events:
             ev = self.queued_events.popleft()
-            ev.add_all(self.channel.data_headers(ev.name))
+            self.channel.add_data(ev)
             self.core.fire(ev)
         while self.private and not self.event_lock:
             command = self.private.popleft()
@@ -691,6 +691,10 @@ class Session:
             self.lock_partner.release()
             self.lock_partner = None
         self.destroyed.set()
+        # A destroyed channel has no session. Dropping the link also breaks the
+        # channel <-> session cycle, so the call's objects are freed at once instead of
+        # by the cycle collector (~45 objects a call, and its pauses).
+        ch.session = None
 
 
 def _stamp(micros: int) -> str:

@@ -15,7 +15,7 @@ import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
 
@@ -78,6 +78,9 @@ class CallSpec:
     uuid: str | None = None
 
 
+InfoRecord = tuple[str | dict[str, str] | None, ...]
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     """A snapshot of a channel, safe to keep after the channel is gone."""
@@ -109,6 +112,15 @@ class ChannelInfo:
             hangup_cause=channel.hangup_cause,
             variables=dict(channel.variables),
         )
+
+    def record(self) -> InfoRecord:
+        """The snapshot as a plain tuple (of strings and a dict of strings), something
+        the cycle collector stops scanning; the simulator keeps 10,000 of them."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    @classmethod
+    def from_record(cls, record: InfoRecord) -> ChannelInfo:
+        return cls(*record)  # type: ignore[arg-type]  # record() wrote the field types
 
 
 class Simulator:
@@ -167,7 +179,7 @@ class Simulator:
         self.load = LoadGenerator(self.core)
         # Final snapshots of finished channels, so waiting on a call that already ended
         # still answers (bounded: the most recent FINISHED_KEPT).
-        self._finished: OrderedDict[str, ChannelInfo] = OrderedDict()
+        self._finished: OrderedDict[str, InfoRecord] = OrderedDict()
         self.core.on_channel_gone(self._channel_gone)
         self._listener: Listener[ByteStream] | None = None
         self._tg: TaskGroup | None = None
@@ -231,7 +243,7 @@ class Simulator:
                 await stream.aclose()
 
     def _channel_gone(self, channel: Channel) -> None:
-        self._finished[channel.uuid] = ChannelInfo.of(channel)
+        self._finished[channel.uuid] = ChannelInfo.of(channel).record()
         while len(self._finished) > FINISHED_KEPT:
             self._finished.popitem(last=False)
 
@@ -290,12 +302,19 @@ class Simulator:
     def channel(self, uuid: str) -> ChannelInfo | None:
         """A live channel's snapshot, or the final one of a channel that has ended."""
         ch = self.core.channels.get(uuid)
-        return ChannelInfo.of(ch) if ch is not None else self._finished.get(uuid)
+        if ch is not None:
+            return ChannelInfo.of(ch)
+        return self._finished_info(uuid)
+
+    def _finished_info(self, uuid: str) -> ChannelInfo | None:
+        record = self._finished.get(uuid)
+        return ChannelInfo.from_record(record) if record is not None else None
 
     async def wait_for_answer(self, uuid: str) -> ChannelInfo:
         """Wait until the channel is answered (or hung up); returns a snapshot."""
-        if uuid in self._finished:
-            return self._finished[uuid]
+        finished = self._finished_info(uuid)
+        if finished is not None:
+            return finished
         session = self._session(uuid)
         while not session.channel.answered and not session.hungup.is_set():
             await session.progress.wait(None)
@@ -306,8 +325,9 @@ class Simulator:
 
         Bound it with ``anyio.fail_after`` as any other wait.
         """
-        if uuid in self._finished:
-            return self._finished[uuid]
+        finished = self._finished_info(uuid)
+        if finished is not None:
+            return finished
         session = self._session(uuid)
         await session.destroyed.wait()
         return ChannelInfo.of(session.channel)
@@ -330,4 +350,4 @@ class Simulator:
     @property
     def events(self) -> list[Event]:
         """Recent events the switch fired, oldest first (the last 10,000)."""
-        return list(self.core.history)
+        return self.core.recent_events()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers.esl_frames import Msg, frame
 
-from runner.sim.event import Event, Format, name_event, url_encode, xml_text
+from runner.sim.event import Event, Format, HeaderBlock, name_event, url_encode, xml_text
 
 CAPTURES = Path(__file__).resolve().parent.parent / "data" / "captures"
 
@@ -145,3 +145,76 @@ def test_empty_values_are_never_stored() -> None:
     event.add("API-Command-Argument", "")
     event.add("Other", None)
     assert event.headers == [("API-Command", "status")]
+
+
+def _split_into_blocks(event: Event) -> Event:
+    """The same event built the way channels build theirs: runs of headers as blocks."""
+    headers = event.headers
+    third = len(headers) // 3
+    built = Event(event.name, headers[:third], subclass=event.subclass, body=event.body)
+    built.add_block(HeaderBlock(headers[third : 2 * third]))
+    built.add_block(HeaderBlock(headers[2 * third : 2 * third + 2]))
+    built.add_all(headers[2 * third + 2 :])
+    return built
+
+
+@pytest.mark.parametrize("scenario", ["c_events_all_plain.E", "f_sendevent.P"])
+def test_events_built_from_blocks_render_identically(scenario: str) -> None:
+    for msg in events(scenario):
+        event = decode_plain(msg)
+        built = _split_into_blocks(event)
+        assert built.headers == event.headers
+        assert built.render(Format.PLAIN) == raw_message(msg)
+        assert built.render(Format.JSON) == event.render(Format.JSON)
+        assert built.render(Format.XML) == event.render(Format.XML)
+
+
+def test_a_block_edited_out_of_place_is_rendered_header_by_header() -> None:
+    block = HeaderBlock([("Caller-Caller-ID-Name", "Alice"), ("Caller-Context", "default")])
+    assert block.plain() == "Caller-Caller-ID-Name: Alice\nCaller-Context: default\n"
+
+    def with_block() -> Event:
+        event = Event("CUSTOM", [("Event-Name", "CUSTOM")])
+        event.add_block(block)
+        return event
+
+    # Headers inserted before the block move it; one replaced inside it changes it.
+    moved = with_block()
+    moved.headers = [("Event-Subclass", "x::y"), *moved.headers]
+    assert moved.render(Format.PLAIN) == (
+        b"Content-Length: 98\nContent-Type: text/event-plain\n\n"
+        b"Event-Subclass: x%3A%3Ay\nEvent-Name: CUSTOM\n"
+        b"Caller-Caller-ID-Name: Alice\nCaller-Context: default\n\n"
+    )
+    event = with_block()
+    event.headers = [("Event-Subclass", "x::y")] + [
+        (k, "Bob" if k == "Caller-Caller-ID-Name" else v) for k, v in event.headers
+    ]
+    assert b"Caller-Caller-ID-Name: Bob\n" in event.render(Format.PLAIN)
+    assert event.render(Format.JSON).endswith(
+        b'{"Event-Subclass":"x::y","Event-Name":"CUSTOM",'
+        b'"Caller-Caller-ID-Name":"Bob","Caller-Context":"default"}'
+    )
+
+
+def test_an_event_record_gives_back_the_same_event() -> None:
+    event = Event(
+        "CUSTOM",
+        [("Event-Subclass", "x::y"), ("Event-Name", "CUSTOM"), ("A", "1"), ("A", "2")],
+        subclass="x::y",
+        body="hello",
+    )
+    record = event.record()
+    assert all(isinstance(item, str) for item in record)  # flat: nothing to scan
+    again = Event.from_record(record)
+    assert (again.name, again.subclass, again.body) == ("CUSTOM", "x::y", "hello")
+    assert again.headers == event.headers
+    for fmt in Format:
+        assert again.render(fmt) == event.render(fmt)
+    assert Event.from_record(Event("API").record()).headers == []
+
+
+def test_json_strings_keep_non_ascii_as_utf8_and_escape_controls() -> None:
+    # cJSON prints non-ASCII bytes as they are; only '"', '\\' and controls are escaped.
+    event = Event("CUSTOM", [("Name", 'Zoë "Z" \\ \t\x01 ☎')])
+    assert event.json_body() == '{"Name":"Zoë \\"Z\\" \\\\ \\t\\u0001 ☎"}'.encode()
