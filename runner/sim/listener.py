@@ -7,7 +7,8 @@ format, myevents, linger, log level). ``handle`` mirrors mod_event_socket.c
 Ordering (captures h7, h8): replies are written as soon as a command is handled; events
 wait in a bounded per-connection queue and are written only when no command bytes are
 buffered, all that are queued in one write. A blocking ``api`` therefore holds back
-later replies and events.
+later replies and events. (Replies and events go out in one socket write per pass of
+the loop; whatever is pending is written before anything that may block.)
 
 Overflow (mod_event_socket.c MAX_QUEUE_LEN / MAX_MISSED): when the queue is full an
 event is dropped; after more than ``max_lost_events`` drops the connection is killed
@@ -24,8 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio
-from anyio.abc import ByteStream, ObjectReceiveStream, ObjectSendStream
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.abc import ByteStream
 
 from runner.sim.api import execute_api, run_background
 from runner.sim.core import LOG_LEVELS, SwitchCore, log_level, new_uuid
@@ -107,12 +107,9 @@ class ListenerConfig:
     first_command_timeout: float = 25.0
 
 
-class _Kick:
-    """Inbox item: events or logs were queued, or something else needs a look."""
-
-
-KICK = _Kick()
-Inbox = bytes | _Kick | None
+# How many received chunks may wait for the main loop before the reader stops reading
+# (then TCP pushes back on the client).
+INCOMING_LIMIT = 16
 
 
 def _truthy(value: str | None) -> bool:
@@ -194,8 +191,14 @@ class Connection:
         self.lost_events = 0
         self.lost_logs = 0
         self.kill_message: str | None = None
-        self._inbox_send: MemoryObjectSendStream[Inbox] | None = None
-        self._kicked = False
+        # The reader task hands received bytes (None: the peer closed) to the main loop
+        # here; `_wake` is set whenever the main loop has something to look at.
+        self._incoming: deque[bytes | None] = deque()
+        self.peer_closed = False
+        self._wake = anyio.Event()
+        self._room = anyio.Event()
+        # Bytes written but not yet sent (see _write).
+        self._out: list[bytes] = []
 
     # -- EventSink: called synchronously by the switch core ----------------------------------
 
@@ -290,12 +293,8 @@ class Connection:
         return send
 
     def _kick(self) -> None:
-        if self._inbox_send is not None and not self._kicked:
-            try:
-                self._inbox_send.send_nowait(KICK)
-                self._kicked = True
-            except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                pass  # the loop looks at the queues after every inbox item anyway
+        """Wake the main loop: events or logs were queued, or something else changed."""
+        self._wake.set()
 
     def kill(self, message: str) -> None:
         """kill_listener: send a disconnect notice saying why, then close."""
@@ -309,13 +308,11 @@ class Connection:
 
     async def serve(self, allowed: bool = True) -> None:
         """Run the connection until it ends; never raises for anything the peer does."""
-        send, receive = anyio.create_memory_object_stream[Inbox](16)
-        self._inbox_send = send
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._read_loop, send.clone())
+                tg.start_soon(self._read_loop)
                 try:
-                    await self._main(receive, allowed)
+                    await self._main(allowed)
                 finally:
                     tg.cancel_scope.cancel()
         # except*: the task group wraps what its tasks raise in an exception group.
@@ -327,44 +324,76 @@ class Connection:
                     3, "mod_event_socket.c", "read_packet", 0, f"closing connection: {exc}"
                 )
         finally:
-            self._inbox_send = None
-            send.close()
-            receive.close()
             with anyio.CancelScope(shield=True):
                 await self._done()
 
-    async def _read_loop(self, send: ObjectSendStream[Inbox]) -> None:
-        async with send:
-            while True:
-                try:
-                    data = await self.stream.receive()
-                except (
-                    anyio.EndOfStream,
-                    anyio.BrokenResourceError,
-                    anyio.ClosedResourceError,
-                    OSError,
-                ):
-                    await send.send(None)
-                    return
-                await send.send(data)
+    async def _read_loop(self) -> None:
+        incoming = self._incoming
+        while True:
+            try:
+                data: bytes | None = await self.stream.receive()
+            except (
+                anyio.EndOfStream,
+                anyio.BrokenResourceError,
+                anyio.ClosedResourceError,
+                OSError,
+            ):
+                data = None
+            incoming.append(data)
+            self._wake.set()
+            if data is None:
+                return
+            while len(incoming) >= INCOMING_LIMIT:
+                self._room = anyio.Event()
+                await self._room.wait()
 
-    async def _write(self, data: bytes) -> None:
+    async def _wait(self, timeout: float = math.inf) -> None:
+        """Wait until woken (or ``timeout`` real seconds), then feed what was received
+        to the reader (``peer_closed`` once the peer has closed its side)."""
+        if not self._incoming and not self._wake.is_set():
+            if timeout == math.inf:
+                await self._wake.wait()
+            else:
+                with anyio.move_on_after(timeout):
+                    await self._wake.wait()
+        self._wake = anyio.Event()
+        incoming = self._incoming
+        if incoming:
+            while incoming:
+                data = incoming.popleft()
+                if data is None:
+                    self.peer_closed = True
+                    break
+                self.reader.feed(data)
+            self._room.set()
+
+    def _write(self, data: bytes) -> None:
+        """Queue bytes for the peer. `_drain` sends them all in one write: the main loop
+        drains before it waits, and a handler before anything that may block."""
         # A killed listener's socket is shut (kill_listener); only the notice goes out.
         if self.kill_message is None:
+            self._out.append(data)
+
+    async def _drain(self) -> None:
+        out = self._out
+        if out:
+            data = out[0] if len(out) == 1 else b"".join(out)
+            out.clear()
             await self.stream.send(data)
 
-    async def _main(self, inbox: ObjectReceiveStream[Inbox], allowed: bool) -> None:
+    async def _main(self, allowed: bool) -> None:
         if not allowed:
-            await self._write(encode_rude_rejection())
+            self._write(encode_rude_rejection())
+            await self._drain()
             self.running = False
             return
         self.core.sinks.append(self)
         if not self.outbound:
-            await self._write(encode_auth_request())
+            self._write(encode_auth_request())
         else:
             assert self.session is not None
-            self.session.watch_down(self._kick_now)
-            first = await self._first_command(inbox)
+            self.session.watch_down(self._kick)
+            first = await self._first_command()
             if first is None:
                 self.running = False
                 return
@@ -377,14 +406,10 @@ class Connection:
                 await self._flush()
                 if not await self._check_session_down():
                     return
-            item: Inbox = KICK
-            with anyio.move_on_after(self._idle_timeout()):
-                item = await inbox.receive()
-            self._kicked = False
-            if item is None:
-                return  # the peer closed its side
-            if isinstance(item, bytes):
-                self.reader.feed(item)
+            await self._drain()
+            if self.peer_closed:
+                return
+            await self._wait(self._idle_timeout())
 
     async def _handle_buffered(self) -> bool:
         """Handle every complete command already received; False once the connection ends."""
@@ -396,23 +421,15 @@ class Connection:
             await self.handle(command)
         return False
 
-    def _kick_now(self) -> None:
-        self._kicked = False
-        self._kick()
-
-    async def _first_command(self, inbox: ObjectReceiveStream[Inbox]) -> Command | None:
+    async def _first_command(self) -> Command | None:
         """Outbound: read_packet(25 s) for the first command; its reply is never sent."""
         with anyio.move_on_after(self.core.clock.real(self.config.first_command_timeout)):
-            while True:
-                item = await inbox.receive()
-                if item is None:
-                    return None
-                if isinstance(item, bytes):
-                    self.reader.feed(item)
-                    command = self.reader.next()
-                    if command is not None:
-                        self.record.add(command)
-                        return command
+            while not self.peer_closed:
+                await self._wait()
+                command = self.reader.next()
+                if command is not None:
+                    self.record.add(command)
+                    return command
         return None
 
     def _idle_timeout(self) -> float:
@@ -430,10 +447,11 @@ class Connection:
         while self.queue and self.events_enabled:
             chunks.append(self.queue.popleft().render(fmt))
             if len(chunks) >= 512:
-                await self._write(b"".join(chunks))
+                self._write(b"".join(chunks))
+                await self._drain()
                 chunks.clear()
         if chunks:
-            await self._write(b"".join(chunks))
+            self._write(b"".join(chunks))
 
     async def _check_session_down(self) -> bool:
         """The hangup handling at the end of read_packet's loop; False = close now."""
@@ -448,7 +466,7 @@ class Connection:
         if not self.linger:
             return False
         ch = session.channel
-        await self._write(encode_linger_notice(ch.uuid, ch.name, self.linger_time))
+        self._write(encode_linger_notice(ch.uuid, ch.name, self.linger_time))
         if self.linger_time != -1:
             # FreeSWITCH compares whole seconds: it closes once now > hangup second + N.
             self.linger_deadline = float(int(clock.now()) + self.linger_time)
@@ -464,6 +482,7 @@ class Connection:
         message = self.kill_message or DISCONNECT_GOODBYE
         with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             with anyio.move_on_after(1.0):
+                await self._drain()  # what was written before the end goes out first
                 await self.stream.send(
                     encode_disconnect(message, session.channel.uuid if session else None)
                 )
@@ -484,9 +503,9 @@ class Connection:
         if out is None or not reply:
             return
         if isinstance(out, str):
-            await self._write(encode_reply(out or "-ERR command not found"))
+            self._write(encode_reply(out or "-ERR command not found"))
         else:
-            await self._write(out)
+            self._write(out)
 
     async def _dispatch(self, cmd: Command) -> str | bytes | None:
         line = cmd.line
@@ -670,7 +689,7 @@ class Connection:
                 # switch_core_session_locate takes a read lock the listener keeps.
                 self.session = session
                 session.hold()
-                session.watch_down(self._kick_now)
+                session.watch_down(self._kick)
                 self.async_mode = True
         self.event_types |= MYEVENTS
         self.myevents = True
@@ -704,6 +723,7 @@ class Connection:
         if not uuid and own is not None:
             if async_mode:
                 return "+OK" if own.queue_private(cmd) else "-ERR memory error"
+            await self._drain()  # the application may run for a while
             await own.parse_private(cmd)
             return "+OK"
         channel = self.core.channels.get(uuid) if uuid else None
@@ -738,11 +758,12 @@ class Connection:
     async def _api(self, text: str) -> None:
         command, sep, arg = text.partition(" ")
         if not self._api_allowed(command, arg if sep else None):
-            await self._write(encode_reply("-ERR permission denied"))
+            self._write(encode_reply("-ERR permission denied"))
             return
+        await self._drain()  # the command may take a while (msleep, originate)
         result = await execute_api(self.core, command, arg if sep else None)
         body = result.output if result.found else f"-ERR {command} Command not found!\n"
-        await self._write(encode_api_response(body or "-ERR no reply\n"))
+        self._write(encode_api_response(body or "-ERR no reply\n"))
 
     def _bgapi(self, cmd: Command, text: str) -> str | bytes:
         command, sep, arg = text.partition(" ")
@@ -858,4 +879,4 @@ class Connection:
         event.headers = body + list(unique.items())
         self.connected.set()
         session.signal.notify()  # the socket application goes on (async: it parks now)
-        await self._write(event.plain_body())
+        self._write(event.plain_body())

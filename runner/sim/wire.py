@@ -7,6 +7,7 @@ Nothing here touches a socket, so it is tested with plain byte strings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # read_packet stops growing a header block at 10 MiB and parses what it has.
@@ -76,7 +77,8 @@ def _split_block(block: str) -> tuple[str, list[tuple[str, str]]]:
     while cur is not None:
         nxt: int | None
         cr = block.find("\r", cur)
-        end = cr if cr >= 0 else block.find("\n", cur)
+        lf = block.find("\n", cur)
+        end = cr if cr >= 0 else lf
         if end >= 0:
             nxt = end
             while nxt < length and block[nxt] in "\r\n":
@@ -84,9 +86,9 @@ def _split_block(block: str) -> tuple[str, list[tuple[str, str]]]:
         else:
             nxt = None
         count += 1
-        piece = block[cur:]
-        cut = min((i for i in (piece.find("\r"), piece.find("\n")) if i >= 0), default=-1)
-        line = piece if cut < 0 else piece[:cut]
+        # The line itself ends at the nearest CR or LF.
+        cut = lf if cr < 0 else cr if lf < 0 else min(cr, lf)
+        line = block[cur:] if cut < 0 else block[cur:cut]
         if count == 1:
             first = line
         elif line and ":" in line:
@@ -101,6 +103,11 @@ def _split_block(block: str) -> tuple[str, list[tuple[str, str]]]:
     return first, headers
 
 
+# The end of a header block: an LF, any CRs, an LF (read_packet counts LFs and lets CRs
+# between them pass; any other byte starts the count again).
+_HEAD_END = re.compile(rb"\n\r*\n")
+
+
 class CommandReader:
     """Incremental command framer: ``feed`` bytes, then take `Command`s with ``next``.
 
@@ -112,8 +119,7 @@ class CommandReader:
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self._pos = 0  # scan position within _buf for the header terminator
-        self._newlines = 0
+        self._pos = 0  # where to resume looking for the header terminator in _buf
         self._head: bytes | None = None
         self._pending: list[int] = []
         self._line = ""
@@ -159,31 +165,23 @@ class CommandReader:
         if skip:
             del buf[:skip]
             self._pos = max(0, self._pos - skip)
-            self._newlines = 0
-        i = self._pos
-        count = self._newlines
-        end = -1
-        while i < len(buf):
-            byte = buf[i]
-            if byte == 0x0A:
-                count += 1
-                if count == 2:
-                    end = i + 1
-                    break
-            elif byte != 0x0D:
-                count = 0
-            i += 1
-            if i >= MAX_HEADER_BLOCK:
-                end = i
-                break
-        if end < 0:
-            self._pos = i
-            self._newlines = count
+        match = _HEAD_END.search(buf, self._pos)
+        if match is not None and match.end() <= MAX_HEADER_BLOCK:
+            end = match.end()
+        elif len(buf) >= MAX_HEADER_BLOCK:
+            end = MAX_HEADER_BLOCK
+        else:
+            # Resume at a trailing LF (followed by CRs only): more bytes may complete it.
+            last = buf.rfind(b"\n", self._pos)
+            tail_crs = len(buf) - last - 1
+            if last >= 0 and buf.count(b"\r", last + 1) == tail_crs:
+                self._pos = last
+            else:
+                self._pos = len(buf)
             return False
         head = bytes(buf[:end])
         del buf[:end]
         self._pos = 0
-        self._newlines = 0
         text = head.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         self._line, headers = _split_block(text)
         self._headers = tuple(headers)

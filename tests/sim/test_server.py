@@ -208,3 +208,13 @@ async def test_several_messages_go_out_in_one_write(connect: Connect) -> None:
             while data.count(b"api/response") < 3:
                 data += await client.stream.receive()
         assert data.endswith(b"Content-Length: 5\n\nthree")
+
+
+async def test_a_reply_is_not_held_back_by_a_blocking_api_after_it(connect: Connect) -> None:
+    async with Simulator(port=0, speed=1) as sim:
+        client = await connect(sim.port)
+        await client.send("api echo first\n\napi msleep 60000\n\n")
+        with anyio.fail_after(5):  # far less than the minute the msleep blocks
+            response = await client.read()
+        assert (response.content_type, response.body) == ("api/response", b"first")
+        await received(sim, "api msleep 60000")

@@ -238,3 +238,44 @@ def test_any_bytes_in_any_pieces_give_the_same_commands_or_a_wire_error(
     points = sorted({c for c in cuts if c < len(data)})
     pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert parse(pieces) == parse([data])
+
+
+def _heads_byte_by_byte(data: bytes) -> list[bytes]:
+    """read_packet's framing one byte at a time: leading CR/LF skipped; a head ends at
+    the second LF of a run in which CRs do not count and any other byte restarts it."""
+    heads: list[bytes] = []
+    head = bytearray()
+    newlines = 0
+    for byte in data:
+        if not head and byte in b"\r\n":
+            continue
+        head.append(byte)
+        if byte == 0x0A:
+            newlines += 1
+            if newlines == 2:
+                heads.append(bytes(head))
+                head.clear()
+                newlines = 0
+        elif byte != 0x0D:
+            newlines = 0
+    return heads
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"api status", b"\n", b"\r", b"\r\n", b"x", b"Foo: bar", b" "]),
+        max_size=60,
+    ).map(b"".join)
+    | st.binary(max_size=300).filter(lambda b: b"content-length" not in b.lower()),
+    cuts=st.lists(st.integers(min_value=0, max_value=300), max_size=8),
+)
+def test_command_heads_end_where_read_packet_ends_them(data: bytes, cuts: list[int]) -> None:
+    reader = CommandReader()
+    heads = []
+    points = sorted({c for c in cuts if c < len(data)})
+    for a, b in zip([0, *points], [*points, len(data)], strict=True):
+        reader.feed(data[a:b])
+        while (command := reader.next()) is not None:
+            heads.append(command.raw)
+    assert heads == _heads_byte_by_byte(data)
