@@ -305,8 +305,16 @@ class Event:
     def get(self, name: str) -> str | None:
         """The first header with this name (case-insensitive), or None."""
         lname = name.lower()
+        if not name.isascii():
+            for key, value in self.headers:
+                if key.lower() == lname:
+                    return value
+            return None
+        size = len(name)
         for key, value in self.headers:
-            if key.lower() == lname:
+            # A name that lower-cases to this ASCII name has its length: comparing
+            # lengths first skips lower-casing nearly every other name.
+            if len(key) == size and key.lower() == lname:
                 return value
         return None
 

@@ -30,7 +30,7 @@ from anyio.abc import ByteStream
 from runner.sim.api import execute_api, run_background
 from runner.sim.core import LOG_LEVELS, SwitchCore, log_level, new_uuid
 from runner.sim.event import EVENT_NAMES, Event, Format, name_event
-from runner.sim.session import Session
+from runner.sim.session import Session, Signal
 from runner.sim.wire import (
     DISCONNECT_GOODBYE,
     Command,
@@ -195,8 +195,8 @@ class Connection:
         # here; `_wake` is set whenever the main loop has something to look at.
         self._incoming: deque[bytes | None] = deque()
         self.peer_closed = False
-        self._wake = anyio.Event()
-        self._room = anyio.Event()
+        self._wake = Signal()
+        self._room = Signal()
         # Bytes written but not yet sent (see _write).
         self._out: list[bytes] = []
 
@@ -294,7 +294,7 @@ class Connection:
 
     def _kick(self) -> None:
         """Wake the main loop: events or logs were queued, or something else changed."""
-        self._wake.set()
+        self._wake.notify()
 
     def kill(self, message: str) -> None:
         """kill_listener: send a disconnect notice saying why, then close."""
@@ -340,23 +340,16 @@ class Connection:
             ):
                 data = None
             incoming.append(data)
-            self._wake.set()
+            self._wake.notify()
             if data is None:
                 return
             while len(incoming) >= INCOMING_LIMIT:
-                self._room = anyio.Event()
-                await self._room.wait()
+                await self._room.wait(None)
 
     async def _wait(self, timeout: float = math.inf) -> None:
         """Wait until woken (or ``timeout`` real seconds), then feed what was received
         to the reader (``peer_closed`` once the peer has closed its side)."""
-        if not self._incoming and not self._wake.is_set():
-            if timeout == math.inf:
-                await self._wake.wait()
-            else:
-                with anyio.move_on_after(timeout):
-                    await self._wake.wait()
-        self._wake = anyio.Event()
+        await self._wake.wait(None if timeout == math.inf else timeout)
         incoming = self._incoming
         if incoming:
             while incoming:
@@ -365,7 +358,7 @@ class Connection:
                     self.peer_closed = True
                     break
                 self.reader.feed(data)
-            self._room.set()
+            self._room.notify()
 
     def _write(self, data: bytes) -> None:
         """Queue bytes for the peer. `_drain` sends them all in one write: the main loop

@@ -47,23 +47,69 @@ class DivertSink(Protocol):
 
 
 class Signal:
-    """A level-triggered wake-up: ``notify`` sets it, ``wait`` consumes it."""
+    """A level-triggered wake-up: ``notify`` sets it, ``wait`` consumes it.
+
+    The event-loop Event exists only while someone waits: most notifications of a
+    call find nobody waiting, and creating one per wake-up was a cost per event.
+    """
+
+    __slots__ = ("_event", "_set")
 
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        self._set = False
+        self._event: anyio.Event | None = None
 
     def notify(self) -> None:
-        self._event.set()
+        self._set = True
+        event = self._event
+        if event is not None:
+            self._event = None
+            event.set()
+
+    def is_set(self) -> bool:
+        return self._set
 
     async def wait(self, timeout: float | None) -> None:
-        if not self._event.is_set():
+        """Return at once if notified since the last wait, else wait for a notify or
+        ``timeout`` real seconds (None: no limit)."""
+        if not self._set:
+            event = self._event
+            if event is None:
+                event = self._event = anyio.Event()
             if timeout is None:
-                await self._event.wait()
+                await event.wait()
             else:
                 with anyio.move_on_after(timeout):
-                    await self._event.wait()
-        if self._event.is_set():
+                    await event.wait()
+        self._set = False
+
+
+class Flag:
+    """A one-way flag with anyio.Event's interface (set, is_set, wait); the event-loop
+    Event is made only for a waiter: most flags of a call are set, never awaited."""
+
+    __slots__ = ("_event", "_set")
+
+    def __init__(self, value: bool = False) -> None:
+        self._set = value
+        self._event: anyio.Event | None = None
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            if self._event is not None:
+                self._event.set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> None:
+        if self._set:
+            await anyio.lowlevel.checkpoint()  # as anyio.Event.wait does
+            return
+        if self._event is None:
             self._event = anyio.Event()
+        await self._event.wait()
 
 
 _VAR_REF = re.compile(r"\$\$\{([^{}]*)\}|\$\{([^{}]*)\}")
@@ -101,13 +147,12 @@ class Session:
         self.transfer_to: tuple[str, str, str] | None = None
         self.exported: dict[str, str] = {}
         self.route_override: list[tuple[str, str | None]] | None = None
-        self.answered = anyio.Event()
-        self.destroyed = anyio.Event()
-        self.hungup = anyio.Event()
-        self._go = anyio.Event()
+        self.answered = Flag()
+        self.destroyed = Flag()
+        self.hungup = Flag()
+        self._go = Flag()
         self._locks = 0
-        self._unlocked = anyio.Event()
-        self._unlocked.set()
+        self._unlocked = Flag(True)
         self.lock_partner: Session | None = None
         self.down_watchers: list[Callable[[], None]] = []
         self.progress_watchers: list[Callable[[], None]] = []
@@ -199,7 +244,7 @@ class Session:
     def hold(self) -> None:
         self._locks += 1
         if self._locks == 1:
-            self._unlocked = anyio.Event()
+            self._unlocked = Flag()
 
     def release(self) -> None:
         self._locks -= 1
@@ -679,9 +724,10 @@ class Session:
         ch.state = ChannelState.CS_DESTROY
         # A session-bound connection or the other loopback leg holds the session; when
         # the simulator is shutting down nobody may be left to let go, so do not wait long.
-        timeout = 1.0 if ch.hangup_cause == "SYSTEM_SHUTDOWN" else None
-        with anyio.move_on_after(timeout):
-            await self._unlocked.wait()
+        if not self._unlocked.is_set():
+            timeout = 1.0 if ch.hangup_cause == "SYSTEM_SHUTDOWN" else None
+            with anyio.move_on_after(timeout):
+                await self._unlocked.wait()
         self.fire(
             "CHANNEL_DESTROY", "switch_core_session.c", "switch_core_session_perform_destroy", 1584
         )

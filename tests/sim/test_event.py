@@ -218,3 +218,14 @@ def test_json_strings_keep_non_ascii_as_utf8_and_escape_controls() -> None:
     # cJSON prints non-ASCII bytes as they are; only '"', '\\' and controls are escaped.
     event = Event("CUSTOM", [("Name", 'Zoë "Z" \\ \t\x01 ☎')])
     assert event.json_body() == '{"Name":"Zoë \\"Z\\" \\\\ \\t\\u0001 ☎"}'.encode()
+
+
+def test_get_is_case_insensitive_like_switch_event_get_header() -> None:
+    event = Event(
+        "CUSTOM",
+        [("Unique-ID", "u-1"), ("unique-id", "u-2"), ("\u212aey", "kelvin"), ("İd", "dotted")],
+    )
+    assert event.get("UNIQUE-ID") == "u-1"  # the first one wins
+    assert event.get("key") == "kelvin"  # KELVIN SIGN lower-cases to 'k'
+    assert event.get("i̇d") == "dotted"  # 'İ' lower-cases to two characters
+    assert event.get("Unique-I") is None
