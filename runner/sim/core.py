@@ -298,7 +298,8 @@ class SwitchCore:
                 event.headers = [("Event-Subclass", event.subclass)] + [
                     h for h in event.headers if h[0] != "Event-Subclass"
                 ]
-        self.history.append(event.record())
+        if self.history.maxlen:
+            self.history.append(event.record())
         for sink in list(self.sinks):
             sink.offer(event)
 

@@ -48,6 +48,7 @@ from runner.sim.traffic import Traffic
 logger = logging.getLogger("runner.sim")
 
 FINISHED_KEPT = 10_000
+EVENTS_KEPT = 10_000
 
 
 class SimulatorError(Exception):
@@ -146,6 +147,7 @@ class Simulator:
         max_lost_events: int = 500,
         hostname: str | None = None,
         network: Network = TCP,
+        history: int = EVENTS_KEPT,
     ) -> None:
         self.host = host
         # Where clients reach the event socket and `socket` connects (tests: in memory).
@@ -163,6 +165,7 @@ class Simulator:
             heartbeat_interval=heartbeat_interval,
             answer_delay=answer_delay,
             media=media,
+            history=history,
         )
         self.acl = Acl(acl)
         self.config = ListenerConfig(
@@ -349,5 +352,5 @@ class Simulator:
 
     @property
     def events(self) -> list[Event]:
-        """Recent events the switch fired, oldest first (the last 10,000)."""
+        """Recent events the switch fired, oldest first (the last ``history``)."""
         return self.core.recent_events()

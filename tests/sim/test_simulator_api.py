@@ -73,3 +73,17 @@ async def test_api_runs_a_command_like_the_event_socket_would() -> None:
         assert await sim.api("bogus") == "-ERR bogus Command not found!\n"
         assert await sim.api("echo") == "-ERR no reply\n"
         assert sim.events[-1].name == "API"
+
+
+async def test_events_keeps_the_last_history_events_in_order() -> None:
+    async with Simulator(port=0, speed=100, history=3) as sim:
+        for text in ("one", "two", "three", "four"):
+            await sim.api(f"echo {text}")
+        events = sim.events
+        assert [e.name for e in events] == ["API", "API", "API"]
+        assert [e.get("API-Command-Argument") for e in events] == ["two", "three", "four"]
+    async with Simulator(port=0, speed=100, history=0) as sim:
+        uuid = await sim.place_call(CallSpec(destination="9002", hangup_after=0.5))
+        with anyio.fail_after(5):
+            await sim.wait_for_hangup(uuid)
+        assert sim.events == []
