@@ -51,13 +51,19 @@ class Signal:
 
     The event-loop Event exists only while someone waits: most notifications of a
     call find nobody waiting, and creating one per wake-up was a cost per event.
+
+    A wait with a timeout sleeps, and a notify cancels the sleep: a media wait nearly
+    always runs out, and on uvloop a cancel scope's deadline is re-armed until the
+    loop's millisecond clock reaches it, ~130 us of CPU for a 1 ms wait against ~40
+    us for a sleep.
     """
 
-    __slots__ = ("_event", "_set")
+    __slots__ = ("_event", "_set", "_sleepers")
 
     def __init__(self) -> None:
         self._set = False
         self._event: anyio.Event | None = None
+        self._sleepers: list[anyio.CancelScope] = []
 
     def notify(self) -> None:
         self._set = True
@@ -65,6 +71,10 @@ class Signal:
         if event is not None:
             self._event = None
             event.set()
+        if self._sleepers:
+            for scope in self._sleepers:
+                scope.cancel()
+            self._sleepers.clear()
 
     def is_set(self) -> bool:
         return self._set
@@ -73,14 +83,19 @@ class Signal:
         """Return at once if notified since the last wait, else wait for a notify or
         ``timeout`` real seconds (None: no limit)."""
         if not self._set:
-            event = self._event
-            if event is None:
-                event = self._event = anyio.Event()
             if timeout is None:
+                event = self._event
+                if event is None:
+                    event = self._event = anyio.Event()
                 await event.wait()
             else:
-                with anyio.move_on_after(timeout):
-                    await event.wait()
+                with anyio.CancelScope() as scope:
+                    self._sleepers.append(scope)
+                    try:
+                        await anyio.sleep(timeout)
+                    finally:
+                        if scope in self._sleepers:
+                            self._sleepers.remove(scope)
         self._set = False
 
 
