@@ -10,6 +10,7 @@ switch_core_session.c) as the captures show it.
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from runner.sim.channel import Channel
+from runner.sim.core import new_uuid
 from runner.sim.event import Event
 from runner.sim.states import HANGUP_CAUSES, CallState, ChannelState, cause_from_name
 from runner.sim.wire import Command, c_atoi
@@ -189,9 +191,11 @@ class Session:
         subclass: str | None = None,
     ) -> Event:
         ev = self.core.new_event(name, file, func, line, subclass=subclass)
-        ev.add_all(before)
+        if before:
+            ev.add_all(before)
         self.channel.add_data(ev)
-        ev.add_all(after)
+        if after:
+            ev.add_all(after)
         return ev
 
     def fire(
@@ -526,8 +530,6 @@ class Session:
         if app_uuid:
             ch.set_var("app_uuid", None)
         else:
-            from runner.sim.core import new_uuid
-
             app_uuid = new_uuid()
         uuid_name = ch.variables.get("app_uuid_name")
         if uuid_name:
@@ -758,10 +760,18 @@ class Session:
         ch.session = None
 
 
-def _stamp(micros: int) -> str:
-    import time
+_STAMPS: dict[int, str] = {}
 
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(micros / 1_000_000))
+
+def _stamp(micros: int) -> str:
+    """Local time of a timestamp, to the second (a call's stamps share a few seconds)."""
+    second = micros // 1_000_000
+    text = _STAMPS.get(second)
+    if text is None:
+        if len(_STAMPS) > 1000:
+            _STAMPS.clear()
+        text = _STAMPS[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+    return text
 
 
 def cdr_variables(ch: Channel) -> list[tuple[str, str]]:

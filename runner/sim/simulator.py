@@ -15,7 +15,7 @@ import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -117,7 +117,19 @@ class ChannelInfo:
     def record(self) -> InfoRecord:
         """The snapshot as a plain tuple (of strings and a dict of strings), something
         the cycle collector stops scanning; the simulator keeps 10,000 of them."""
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return (
+            self.uuid,
+            self.name,
+            self.direction,
+            self.state,
+            self.call_state,
+            self.answer_state,
+            self.destination,
+            self.caller_number,
+            self.caller_name,
+            self.hangup_cause,
+            self.variables,
+        )
 
     @classmethod
     def from_record(cls, record: InfoRecord) -> ChannelInfo:
