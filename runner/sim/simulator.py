@@ -16,6 +16,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from types import TracebackType
 from typing import Any
 
@@ -79,7 +80,7 @@ class CallSpec:
     uuid: str | None = None
 
 
-InfoRecord = tuple[str | dict[str, str] | None, ...]
+InfoRecord = tuple[str | None, ...]
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,9 @@ class ChannelInfo:
         )
 
     def record(self) -> InfoRecord:
-        """The snapshot as a plain tuple (of strings and a dict of strings), something
-        the cycle collector stops scanning; the simulator keeps 10,000 of them."""
+        """The snapshot as one flat tuple of strings (the variables' names and values at
+        the end), something the cycle collector stops tracking; the simulator keeps
+        10,000 of them, and a dict in the tuple would keep each one tracked for good."""
         return (
             self.uuid,
             self.name,
@@ -128,12 +130,27 @@ class ChannelInfo:
             self.caller_number,
             self.caller_name,
             self.hangup_cause,
-            self.variables,
+            *chain.from_iterable(self.variables.items()),
         )
 
     @classmethod
     def from_record(cls, record: InfoRecord) -> ChannelInfo:
-        return cls(*record)  # type: ignore[arg-type]  # record() wrote the field types
+        text = [str(item) for item in record[:9]]
+        cause = record[9]
+        flat = [str(item) for item in record[10:]]
+        return cls(
+            uuid=text[0],
+            name=text[1],
+            direction=text[2],
+            state=text[3],
+            call_state=text[4],
+            answer_state=text[5],
+            destination=text[6],
+            caller_number=text[7],
+            caller_name=text[8],
+            hangup_cause=cause,
+            variables=dict(zip(flat[::2], flat[1::2], strict=True)),
+        )
 
 
 class Simulator:
