@@ -7,7 +7,9 @@ socket, a hand-written state machine per call, no flow language) does the same f
 steps: the ceiling of what a Python process can do here.
 
 Latency is measured inside the simulator, on one clock: from the moment it fires the
-call's CHANNEL_PARK to the moment the first `sendmsg` for that call arrives.
+call's CHANNEL_PARK to the moment the first `sendmsg` for that call arrives. "sim CPU
+%" is this process's CPU over the run: near 100%, the simulator, not the responder,
+limits the rate.
 Memory: 10,000 calls parked and waiting in a flow; the engine's RSS growth / 10,000.
 
     python bench/engine_bench.py                 # rates 250, 500, 750, 1000; 10,000 parked
