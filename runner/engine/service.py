@@ -206,10 +206,10 @@ class Engine:
                 task_status.started()
                 route = self.router.route
                 link_for = self._link_factory(conn)
-                received = self.metrics.events_received
+                received = self.metrics.event_received
                 on_event = self.on_event
                 async for event in events:
-                    received.labels(node=label, event=event.get("Event-Name", "")).inc()
+                    received(label, event.get("Event-Name", ""))
                     if on_event is not None:
                         on_event(label, event)
                     try:
