@@ -56,9 +56,22 @@ app.command(name="test")(flowtest_cli.test)
 
 
 @app.command()
-def demo() -> None:
-    """Run the example flows against the embedded FreeSWITCH simulator."""
-    typer.echo("eslflow demo: not yet — the engine and simulator are still being built.")
+def demo(
+    flows: Annotated[
+        Path | None,
+        typer.Option("--flows", help="The flows to run (default: the examples in flows/)."),
+    ] = None,
+) -> None:
+    """Run the example flows against the embedded FreeSWITCH simulator, with a trace."""
+    from runner.demo import main as demo_main
+
+    try:
+        failures = demo_main([flows] if flows is not None else None)
+    except FlowValidationError as exc:
+        typer.echo(exc.display(), err=True)
+        raise typer.Exit(1) from None
+    if failures:
+        raise typer.Exit(1)
 
 
 # -- eslflow sim: the FreeSWITCH simulator (runner/sim) -------------------------------

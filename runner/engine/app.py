@@ -44,7 +44,13 @@ def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -
     if config.outbound is not None:
         o = config.outbound
         outbound = OutboundSpec(o.host, o.port, tuple(o.allow), o.unmatched_hangup_cause)
-    return Engine(flows, nodes=nodes, outbound=outbound, **kwargs)  # type: ignore[arg-type]
+    return Engine(
+        flows,
+        nodes=nodes,
+        outbound=outbound,
+        event_buffer=config.event_buffer,
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def load_or_log(paths: list[Path]) -> FlowSet | None:

@@ -322,13 +322,14 @@ class EngineConfig(_Model):
         description="Reload the flows when their files change (as SIGHUP does).",
         examples=[False],
     )
-    instance_queue: int = Field(
-        default=1000,
-        ge=10,
-        le=1_000_000,
-        description="Events waiting per flow instance before the oldest are dropped (counted "
-        "and logged).",
-        examples=[1000],
+    event_buffer: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Events a connection's reader may hand ahead of the engine before the "
+        "oldest are dropped (counted and logged; job results are kept). Flow instances "
+        "themselves queue nothing: they take an event only while a step waits for it.",
+        examples=[100_000],
     )
 
     @model_validator(mode="after")

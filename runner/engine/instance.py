@@ -218,7 +218,7 @@ class FlowInstance:
     async def run_steps(self, steps: tuple[Step, ...]) -> None:
         """Run a list of steps in order (nested lists of if/switch/repeat/call too)."""
         for step in steps:
-            step_where.set(step.where)
+            step_where.set(step)
             if self.observer is not None:
                 self.observer.step(self, step)
             executor = EXECUTORS[step.kind]
@@ -238,9 +238,7 @@ class FlowInstance:
                 raise _Failure(step, str(exc)) from None
             finally:
                 if self.metrics is not None:
-                    self.metrics.step_seconds.labels(flow=self.flow.flow, step=step.kind).observe(
-                        time.perf_counter() - started
-                    )
+                    self.metrics.step_took(self.flow.flow, step.kind, time.perf_counter() - started)
 
     async def _on_error(self, failure: _Failure) -> None:
         handlers = self.flow.on_error

@@ -16,7 +16,9 @@ from typing import Literal, TextIO
 
 call_uuid: ContextVar[str | None] = ContextVar("call_uuid", default=None)
 flow_name: ContextVar[str | None] = ContextVar("flow_name", default=None)
-step_where: ContextVar[str | None] = ContextVar("step_where", default=None)
+# The running step itself (anything with a `where`), or its description: a log line
+# asks for `where` only when there is a line to write, not at every step.
+step_where: ContextVar[object | None] = ContextVar("step_where", default=None)
 
 LogFormat = Literal["text", "json"]
 
@@ -27,7 +29,8 @@ class CallContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.uuid = call_uuid.get()
         record.flow = flow_name.get()
-        record.step = step_where.get()
+        step = step_where.get()
+        record.step = getattr(step, "where", step)
         return True
 
 

@@ -70,6 +70,25 @@ class Metrics:
             registry=r,
         )
 
+        # labels() takes a lock and builds a key on every call: the hot paths (an event
+        # received, a step run) look their children up here instead.
+        self._received: dict[tuple[str, str], Counter] = {}
+        self._steps: dict[tuple[str, str], Histogram] = {}
+
+    def event_received(self, node: str, event: str) -> None:
+        child = self._received.get((node, event))
+        if child is None:
+            child = self._received[node, event] = self.events_received.labels(
+                node=node, event=event
+            )
+        child.inc()
+
+    def step_took(self, flow: str, step: str, seconds: float) -> None:
+        child = self._steps.get((flow, step))
+        if child is None:
+            child = self._steps[flow, step] = self.step_seconds.labels(flow=flow, step=step)
+        child.observe(seconds)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -112,6 +112,7 @@ class Engine:
         observer: Observer | None = None,
         on_command: CommandObserver | None = None,
         on_event: Callable[[str, Event], None] | None = None,
+        event_buffer: int = 100_000,
         network: Network = TCP,
     ) -> None:
         self.metrics = metrics or Metrics()
@@ -122,6 +123,7 @@ class Engine:
         self.observer = observer
         self.on_command = on_command
         self.on_event = on_event
+        self.event_buffer = event_buffer
         self.nodes = [_Node(spec) for spec in nodes]
         self.outbound_spec = outbound
         self.outbound_server: OutboundServer | None = None
@@ -197,17 +199,17 @@ class Engine:
             ) as conn:
                 node.conn = conn
                 conn.on_connect.append(lambda c: self._connected(node))
-                events = conn.events(maxsize=100_000)
+                events = conn.events(maxsize=self.event_buffer)
                 await self._subscribe(node)
                 self._connected(node, first=True)
                 started = True
                 task_status.started()
                 route = self.router.route
                 link_for = self._link_factory(conn)
-                received = self.metrics.events_received
+                received = self.metrics.event_received
                 on_event = self.on_event
                 async for event in events:
-                    received.labels(node=label, event=event.get("Event-Name", "")).inc()
+                    received(label, event.get("Event-Name", ""))
                     if on_event is not None:
                         on_event(label, event)
                     try:
@@ -292,7 +294,7 @@ class Engine:
         self.metrics.outbound_connections.labels(result="matched").inc()
         link = OutboundLink(conn, self.on_command)
         # The engine needs the channel's events (completions, hangup): myevents first.
-        events = conn.events(maxsize=10_000)
+        events = conn.events(maxsize=min(self.event_buffer, 10_000))
         await link.socket_command(commands.myevents())
         instance = FlowInstance(
             found.flow,

@@ -36,31 +36,30 @@ class Interest:
     """The headers worth keeping; `names` is None when flows may read any header."""
 
     names: frozenset[str] | None
-    _folded: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, names: frozenset[str] | None) -> Interest:
-        if names is None:
-            return cls(None)
-        return cls(names, frozenset(n.casefold() for n in names))
+        return cls(names)
 
     def slim(self, event: Mapping[str, str]) -> Mapping[str, str]:
         """`event` reduced to the headers of interest (itself when all are)."""
         if self.names is None:
             return event
         kept: dict[str, str] = {}
-        missing = False
+        missing: list[str] = []
         for name in self.names:
             value = event.get(name)
             if value is not None:
                 kept[name] = value
-            else:
-                missing = True
+            elif name not in ENGINE_HEADERS:
+                missing.append(name)
         if missing:
-            # A flow may have written a name in another case than the event carries it.
-            folded = self._folded
+            # A flow may have written a name in another case than the event carries it;
+            # only a header of the same length can match (ASCII names fold in place).
+            wanted = {n.casefold() for n in missing}
+            lengths = {len(n) for n in missing}
             for name, value in event.items():
-                if name not in kept and name.casefold() in folded:
+                if len(name) in lengths and name not in kept and name.casefold() in wanted:
                     kept[name] = value
         return kept
 

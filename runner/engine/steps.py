@@ -67,6 +67,8 @@ _LEVELS = {
 
 def initial_vars(flow: Flow, ctx: RenderContext) -> dict[str, object]:
     """The flow's `vars:`, in order (a later one may use an earlier one)."""
+    if not flow.vars:
+        return {}
     values: dict[str, object] = dict(ctx.vars)
     scoped = RenderContext(ctx.captures, ctx.event, ctx.trigger, values, ctx.uuid)
     for name, value in flow.vars.items():

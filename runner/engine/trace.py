@@ -53,10 +53,19 @@ class Tracer:
     def known(self, uuid: str | None) -> bool:
         return bool(uuid) and uuid in self._numbers
 
+    def label(self, uuid: str) -> None:
+        """Follow this call from now on (its events get lines)."""
+        self._tag(uuid)
+
+    def note(self, uuid: str | None, text: str) -> None:
+        """A free-form line for a call (a flow's log line, say)."""
+        self._print(uuid, text)
+
     # -- hooks -----------------------------------------------------------------------------------
     def event(self, node: str, event: Mapping[str, str]) -> None:
         name = event.get("Event-Name", "")
-        if name not in SHOWN_EVENTS:
+        if name not in SHOWN_EVENTS or node == "outbound":
+            # An outbound socket's events also reach the inbound node: show them once.
             return
         uuid = event.get("Unique-ID")
         if name == "CHANNEL_PARK" or (name == "CHANNEL_CREATE" and not self.known(uuid)):

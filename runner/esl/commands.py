@@ -8,6 +8,7 @@ value's choosing: every value is checked and an `UnsafeValueError` names the fie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
@@ -25,10 +26,13 @@ def _check(field: str, value: str) -> str:
     return value
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def _word(field: str, value: str) -> str:
     """A single token of a command line: no whitespace, not empty."""
     _check(field, value)
-    if not value or any(c.isspace() for c in value):
+    if not value or _WHITESPACE.search(value):
         raise UnsafeValueError(field, value, "must be one word without spaces")
     return value
 

@@ -65,23 +65,22 @@ def decode_json_event(body: bytes) -> Event:
     if not text.lstrip().startswith("{"):
         raise EslProtocolError("event-json: body is not a JSON object")
     headers: dict[str, object] = dict(pairs)
-    if len(headers) != len(pairs):
-        text_body: str | None = None
-        kept: list[tuple[str, str]] = []
-        for key, value in pairs:
-            if key == "_body":
-                text_body = _json_text(value)
-            else:
-                kept.append((key, _json_text(value)))
-        return Event.from_decoded(kept, text_body, "json")
     raw_body = headers.pop("_body", None)
+    repeated = len(headers) + (raw_body is not None) != len(pairs)
+    if repeated:
+        # Some key repeats (real CHANNEL_* events repeat Hangup-Cause): the mapping keeps
+        # each name's first value, as switch_event_get_header; get_all sees them all.
+        if raw_body is not None:
+            pairs = [pair for pair in pairs if pair[0] != "_body"]
+        headers.update(reversed(pairs))
     if headers and set(map(type, headers.values())) != {str}:
         headers = {k: _json_text(v) for k, v in headers.items()}
-    return Event.from_dict(
-        headers,  # type: ignore[arg-type]  # every value is a str now
-        None if raw_body is None else _json_text(raw_body),
-        "json",
-    )
+        if repeated:
+            pairs = [(k, _json_text(v)) for k, v in pairs]
+    body_text = None if raw_body is None else _json_text(raw_body)
+    if repeated:
+        return Event.from_pairs(headers, pairs, body_text, "json")  # type: ignore[arg-type]
+    return Event.from_dict(headers, body_text, "json")  # type: ignore[arg-type]
 
 
 def decode_xml_event(body: bytes) -> Event:

@@ -133,6 +133,23 @@ class Event(Mapping[str, str]):
         return event
 
     @classmethod
+    def from_pairs(
+        cls,
+        headers: dict[str, str],
+        pairs: list[tuple[str, str]],
+        body: str | None,
+        format: EventFormat,
+    ) -> Event:
+        """An event whose `headers` (first values) were built from `pairs` already."""
+        event = cls.__new__(cls)
+        event._head = None
+        event._headers = headers
+        event._pairs = pairs if len(headers) != len(pairs) else None
+        event.body = body
+        event.format = format
+        return event
+
+    @classmethod
     def from_dict(cls, headers: dict[str, str], body: str | None, format: EventFormat) -> Event:
         """An event that takes ownership of `headers` (no repeated names), without a copy."""
         event = cls.__new__(cls)

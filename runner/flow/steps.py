@@ -208,9 +208,7 @@ class ExecuteStep(StepBase):
         """
         if self.execute.arg is None:
             return None
-        return self.execute.arg.render(
-            ctx, guard=Guard.APP_ARG, raw=self.raw, where=self.where
-        ).text
+        return self.execute.arg.render(ctx, guard=Guard.APP_ARG, raw=self.raw, where=self).text
 
 
 def _hangup_short(value: object) -> object:
@@ -315,7 +313,7 @@ class NomediaStep(StepBase):
         """The nomedia-uuid header value: the given uuid, or the channel's."""
         if self.nomedia.uuid is None:
             return ctx.uuid
-        return self.nomedia.uuid.render(ctx, guard=Guard.HEADER, where=self.where).text
+        return self.nomedia.uuid.render(ctx, guard=Guard.HEADER, where=self).text
 
 
 class XferApp(Model):
@@ -345,7 +343,7 @@ class XferextStep(StepBase):
             if item.arg is None:
                 lines.append(item.app)
                 continue
-            arg = item.arg.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self.where)
+            arg = item.arg.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self)
             lines.append(f"{item.app} {arg.text}")
         return lines
 
@@ -405,7 +403,7 @@ class SendeventStep(StepBase):
     def render_body(self, ctx: RenderContext) -> str | None:
         """The body; it is length-framed, so line breaks are fine."""
         body = self.sendevent.body
-        return None if body is None else body.render(ctx, guard=Guard.BODY, where=self.where).text
+        return None if body is None else body.render(ctx, guard=Guard.BODY, where=self).text
 
 
 def _split_command(value: object) -> object:
@@ -466,7 +464,7 @@ class _CommandStep(StepBase):
     def _render(self, args: ApiArgs, ctx: RenderContext) -> str:
         if args.args is None:
             return args.command
-        rendered = args.args.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self.where)
+        rendered = args.args.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self)
         return f"{args.command} {rendered.text}"
 
 
@@ -531,7 +529,7 @@ class SetStep(StepBase):
     def values(self, ctx: RenderContext) -> dict[str, object]:
         """The new values, evaluated in `ctx`."""
         return {
-            name: value.evaluate(ctx, where=self.where) if isinstance(value, Template) else value
+            name: value.evaluate(ctx, where=self) if isinstance(value, Template) else value
             for name, value in self.set.items()
         }
 
@@ -656,7 +654,7 @@ class SwitchStep(StepBase):
 
     def choose(self, ctx: RenderContext) -> tuple[Step, ...]:
         """The steps for the current value (the default when no case equals it)."""
-        value = self.switch.render(ctx, where=self.where).text
+        value = self.switch.render(ctx, where=self).text
         return self.cases.get(value, self.default)
 
 
@@ -772,7 +770,7 @@ class LogStep(StepBase):
     )
 
     def render_message(self, ctx: RenderContext) -> str:
-        return self.log.message.render(ctx, where=self.where).text
+        return self.log.message.render(ctx, where=self).text
 
 
 class StopStep(StepBase):

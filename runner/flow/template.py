@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Protocol
 
 from runner.flow.context import RenderContext
 from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
@@ -138,7 +139,7 @@ class Template:
                 found |= part.expression.var_refs
         return frozenset(found)
 
-    def evaluate(self, ctx: RenderContext, *, where: str = "") -> object:
+    def evaluate(self, ctx: RenderContext, *, where: Where = "") -> object:
         """The value for `set`: a template that is exactly one `${{ }}` keeps its type."""
         if len(self.parts) == 1 and isinstance(self.parts[0], Expr):
             return _evaluate(self.parts[0].expression, ctx, where)
@@ -150,13 +151,14 @@ class Template:
         *,
         guard: Guard = Guard.TEXT,
         raw: bool = False,
-        where: str = "",
+        where: Where = "",
     ) -> Rendered:
         """Substitute captures and expressions, then enforce `guard`.
 
         `raw=True` (the step is marked `raw: true`) lifts the `${` check but never the
         CR/LF checks. `where` prefixes error messages (the step's description, e.g.
-        `flows/x.yaml:12:7: flow 'support-line' step execute`). Raises UnsafeSubstitutionError
+        `flows/x.yaml:12:7: flow 'support-line' step execute`; pass the step itself to
+        have it asked only when there is an error). Raises UnsafeSubstitutionError
         for a refused value and ExpressionError for a failing expression.
         """
         chunks: list[str] = []
@@ -186,36 +188,51 @@ class Template:
         return Rendered(text, tuple(pieces))
 
 
-def _evaluate(expression: Expression, ctx: RenderContext, where: str) -> object:
+class HasWhere(Protocol):
+    """Something that can say where it is written (a step: `flows/x.yaml:12:7: ...`)."""
+
+    @property
+    def where(self) -> str: ...
+
+
+Where = str | HasWhere
+"""Text for error messages, or an object asked for it only when an error happens."""
+
+
+def _prefix(where: Where) -> str:
+    label = where if isinstance(where, str) else where.where
+    return f"{label}: " if label else ""
+
+
+def _evaluate(expression: Expression, ctx: RenderContext, where: Where) -> object:
     try:
         return expression.evaluate(ctx)
     except ExpressionError as exc:
-        if not where:
+        prefix = _prefix(where)
+        if not prefix:
             raise
-        raise ExpressionError(f"{where}: {exc}") from None
+        raise ExpressionError(f"{prefix}{exc}") from None
 
 
-def _text(value: object, expression: Expression, where: str) -> str:
+def _text(value: object, expression: Expression, where: Where) -> str:
     try:
         return to_text(value)
     except ExpressionError as exc:
-        prefix = f"{where}: " if where else ""
-        raise ExpressionError(f"{prefix}expression `{expression.source}`: {exc}") from None
+        raise ExpressionError(f"{_prefix(where)}expression `{expression.source}`: {exc}") from None
 
 
-def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: str) -> None:
-    prefix = f"{where}: " if where else ""
+def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: Where) -> None:
     if Guard.NO_BREAK_IN_VALUES in guard:
         for piece in pieces:
             if _breaks(text[piece.start : piece.end]):
                 raise UnsafeSubstitutionError(
-                    f"{prefix}value from {piece.origin} contains a line break (CR or LF); "
+                    f"{_prefix(where)}value from {piece.origin} contains a line break (CR or LF); "
                     "refused: on the wire it would end this command and start another",
                     origin=piece.origin,
                 )
     if Guard.SINGLE_LINE in guard and _breaks(text):
         raise UnsafeSubstitutionError(
-            f"{prefix}text contains a line break (CR or LF); refused: it must be one line",
+            f"{_prefix(where)}text contains a line break (CR or LF); refused: it must be one line",
             origin="template text",
         )
     if Guard.NO_EXPANSION in guard and not raw and pieces:
@@ -225,7 +242,7 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: str
                 # The `$` or the `{` of this `${` came from a substituted value.
                 if not piece.raw and piece.start < start + 2 and start < piece.end:
                     raise UnsafeSubstitutionError(
-                        f"{prefix}value from {piece.origin} would put '${{' into the "
+                        f"{_prefix(where)}value from {piece.origin} would put '${{' into the "
                         "command, and FreeSWITCH expands ${...} when it runs it "
                         "(${system(...)} runs a shell command); refused — only if the value "
                         "is trusted, mark the step `raw: true` or wrap it in raw(...)",

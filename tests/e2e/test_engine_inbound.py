@@ -44,6 +44,14 @@ steps:
     assert info.hangup_cause == "NORMAL_CLEARING"
     assert info.variables["routed"] == "1001"
     assert info.answer_state == "hangup"
+    sample = engine.metrics.registry.get_sample_value
+    assert sample("eslflow_instances_started_total", {"flow": "support"}) == 1
+    assert sample("eslflow_instances_finished_total", {"flow": "support"}) == 1
+    assert sample("eslflow_instances_active", {}) == 0
+    node = f"127.0.0.1:{sim.port}"
+    assert sample("eslflow_events_received_total", {"node": node, "event": "CHANNEL_PARK"}) == 1
+    assert sample("eslflow_connections_up", {"node": node}) == 0  # the engine has stopped
+    assert sample("eslflow_step_seconds_count", {"flow": "support", "step": "execute"}) == 2
 
 
 async def test_conditions_that_fail_start_nothing() -> None:
@@ -142,6 +150,8 @@ on_error:
             info = await sim.wait_for_hangup(uuid)
     assert info.hangup_cause == "NORMAL_TEMPORARY_FAILURE"
     assert "failed: api uuid_kill failed: -ERR No such channel!" in caplog.text
+    sample = engine.metrics.registry.get_sample_value
+    assert sample("eslflow_instances_failed_total", {"flow": "broken"}) == 1
 
 
 async def test_bgapi_results_go_to_the_call_that_asked() -> None:

@@ -54,7 +54,7 @@ def test_defaults() -> None:
     assert config.outbound is None
     assert config.metrics is None
     assert config.log == LogConfig(format="text", level="info")
-    assert (config.drain_timeout, config.watch, config.instance_queue) == (30.0, False, 1000)
+    assert (config.drain_timeout, config.watch, config.event_buffer) == (30.0, False, 100_000)
     outbound = OutboundListener()
     assert (outbound.host, outbound.port) == ("127.0.0.1", 8084)
     assert outbound.allow == ["127.0.0.0/8", "::1/128"]
@@ -99,7 +99,7 @@ metrics: {listen: "0.0.0.0:9100"}
 log: {format: json, level: debug}
 drain_timeout: 1500ms
 watch: true
-instance_queue: 10
+event_buffer: 500
 """,
         )
     )
@@ -126,7 +126,7 @@ instance_queue: 10
     assert config.metrics is not None
     assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9100)
     assert config.log == LogConfig(format="json", level="debug")
-    assert (config.drain_timeout, config.watch, config.instance_queue) == (1.5, True, 10)
+    assert (config.drain_timeout, config.watch, config.event_buffer) == (1.5, True, 500)
 
 
 def test_single_items_need_no_list(tmp_path: Path) -> None:
@@ -280,8 +280,8 @@ ERRORS = [
     ),
     ("drain_timeout: 0s\n", "1:16: a duration must be longer than zero, got '0s'"),
     ("watch: yes\n", "1:8: 'watch' must be true or false, got 'yes'"),
-    ("instance_queue: 5\n", "1:17: 'instance_queue' must be at least 10, got 5"),
-    ("instance_queue: 1e3\n", "1:17: 'instance_queue' must be a whole number, got 1000.0"),
+    ("event_buffer: 5\n", "1:15: 'event_buffer' must be at least 100, got 5"),
+    ("event_buffer: 1e3\n", "1:15: 'event_buffer' must be a whole number, got 1000.0"),
     (
         "log: {format: JSON}\n",
         "1:15: 'format' must be 'text' or 'json', got 'JSON' — did you mean 'json'?",
@@ -699,7 +699,7 @@ def test_the_schema_refuses_what_the_loader_refuses() -> None:
         {"drain_timeout": "30 seconds"},
         {"outbound": {"unmatched_hangup_cause": "NO_ROUTE"}},
         {"log": {"level": "verbose"}},
-        {"instance_queue": 5},
+        {"event_buffer": 5},
     ):
         assert not validator.is_valid(bad), bad
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -67,3 +68,69 @@ async def test_subscribes_to_what_the_flows_need_and_drains_on_sigterm(tmp_path:
         b"CHANNEL_HANGUP_COMPLETE CHANNEL_PARK\n\n",
         b"exit\n\n",
     ]
+
+
+async def _wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    with anyio.fail_after(15):
+        while not predicate():
+            await anyio.sleep(0.05)
+
+
+async def _http_get(port: int, path: str) -> str:
+    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+        await stream.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = b""
+        while True:
+            try:
+                data += await stream.receive()
+            except anyio.EndOfStream:
+                break
+    return data.decode()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_sighup_reloads_valid_flows_and_refuses_invalid_ones(tmp_path: Path) -> None:
+    flow_file = tmp_path / "parked.yaml"
+    flow_file.write_text(FLOW)
+    metrics_port = _free_port()
+    async with running(FakeSwitch()) as switch:
+        with anyio.fail_after(30):
+            async with await anyio.open_process(
+                [sys.executable, "-m", "runner", "run", "--flows", str(tmp_path),
+                 "--inbound", f"127.0.0.1:{switch.port}", "--log-format", "json",
+                 "--metrics", f"127.0.0.1:{metrics_port}"],
+            ) as process:  # fmt: skip
+                await _wait_for(
+                    lambda: switch.peers and len(switch.peers[0].commands) >= 2, "subscribed"
+                )
+                health = await _http_get(metrics_port, "/healthz")
+                assert health.startswith("HTTP/1.1 200 OK")
+                metrics = await _http_get(metrics_port, "/metrics")
+                assert 'eslflow_connections_up{node="127.0.0.1:' in metrics
+                # A broken edit is refused; the old flows keep serving.
+                flow_file.write_text(FLOW.replace("execute: answer", "exectue: answer"))
+                process.send_signal(signal.SIGHUP)
+                await anyio.sleep(0.5)
+                # A valid edit that waits for DTMF adds that subscription.
+                flow_file.write_text(FLOW + "  - wait: DTMF\n")
+                process.send_signal(signal.SIGHUP)
+                await _wait_for(lambda: len(switch.peers[0].commands) >= 3, "resubscribed")
+                process.send_signal(signal.SIGTERM)
+                assert await process.wait() == 0
+                assert process.stderr is not None
+                chunks = []
+                with contextlib.suppress(anyio.EndOfStream):
+                    while True:
+                        chunks.append(await process.stderr.receive())
+                stderr = b"".join(chunks).decode()
+        commands = switch.peers[0].commands
+    assert commands[2] == b"event json DTMF\n\n"
+    assert "reload refused" in stderr
+    assert "unknown step 'exectue'" in stderr
