@@ -171,10 +171,8 @@ def _codec_vars() -> list[tuple[str, str]]:
 
 
 def _new_profile(direction: str, **fields: str) -> CallerProfile:
-    profile = CallerProfile(direction=direction, logical_direction=direction)
-    for name, value in fields.items():
-        setattr(profile, name, value)
-    return profile
+    # Only string fields come here (never times), set once by the constructor.
+    return CallerProfile(direction=direction, logical_direction=direction, **fields)  # type: ignore[arg-type]
 
 
 def _start(core: SwitchCore, session: Session, inbound: bool) -> None:
@@ -483,10 +481,7 @@ def create_inbound_call(
     """A call arriving from a simulated SIP phone; it runs the dialplan like any call."""
     uuid = uuid or new_uuid()
     name = f"sofia/internal/{caller_number}@{host}"
-    ch = Channel(uuid, name, "inbound", _new_profile("inbound"), session_id=core.next_session_id())
-    sess = Session(core, ch, PhoneEndpoint(), scripted_dtmf=dtmf)
-    now = core.clock.micros()
-    ch.caller = _new_profile(
+    caller = _new_profile(
         "inbound",
         dialplan="XML",
         username=caller_number,
@@ -502,6 +497,9 @@ def create_inbound_call(
         context=context,
         chan_name=name,
     )
+    ch = Channel(uuid, name, "inbound", caller, session_id=core.next_session_id())
+    sess = Session(core, ch, PhoneEndpoint(), scripted_dtmf=dtmf)
+    now = core.clock.micros()
     ch.caller.times.profile_created = ch.caller.times.created = now
     ch.profile_set = True
     ch.read_codec = ch.write_codec = True
