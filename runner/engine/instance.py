@@ -96,6 +96,12 @@ class FlowInstance:
         # The router's set of instances waiting for an event of any channel.
         self.any_waiters = any_waiters if any_waiters is not None else set()
         self.waiting: _Wait | None = None
+        # An event just satisfied the armed wait and the flow has not resumed yet: the
+        # instance is behind the event stream (the router's on_busy looks at this).
+        self.woken = False
+        # How many waits the instance has armed; tells the router whether it went on
+        # waiting after being woken.
+        self.arms = 0
         self.hung_up = False
         # Started by a hangup event: the channel is gone already, the flow runs anyway
         # (a CDR flow on CHANNEL_HANGUP_COMPLETE), and later hangup events do not stop it.
@@ -125,6 +131,7 @@ class FlowInstance:
             taken = True
         if taken:
             waiting.event = self.interest.slim(event)
+            self.woken = True
             self._disarm(waiting)
             waiting.done.set()
 
@@ -286,6 +293,8 @@ class FlowInstance:
         that causes it, so it cannot slip by)."""
         wait = _Wait(name, accepts, any_channel)
         self.waiting = wait
+        self.woken = False
+        self.arms += 1
         if any_channel:
             self.any_waiters.add(self)
         return wait

@@ -10,6 +10,13 @@ For every event it:
 A channel runs at most one instance of a given flow; when the flow's trigger comes
 again, its `on_busy` decides: `skip` the new one, `queue` it until the running one
 ends, or `replace` the running one.
+
+"Already running" is judged in event order, not task order: when the event that ends
+the running instance (its last EXECUTE_COMPLETE) and the next trigger (the CHANNEL_PARK
+of a `transfer`) arrive in one read, the instance has been woken but not yet resumed.
+A `skip` trigger is then held until it resumes: if it finishes without waiting for
+another event, the trigger was after its end and starts; if it waits again, the
+trigger came while it ran and is skipped.
 """
 
 from __future__ import annotations
@@ -54,7 +61,9 @@ class Router:
         self.by_uuid: dict[str, list[FlowInstance]] = {}
         self.any_waiters: set[FlowInstance] = set()
         self.channel_less: set[FlowInstance] = set()
-        self._queued: dict[tuple[str, str], deque[Start]] = {}
+        # (uuid, flow) -> starts held behind the running instance, each with the
+        # instance's `arms` count for a held `skip` (start only if it did not wait again).
+        self._queued: dict[tuple[str, str], deque[tuple[Start, int | None]]] = {}
         self.configure: Callable[[FlowInstance], None] | None = None
         self.interest = interest(flows)
 
@@ -136,9 +145,22 @@ class Router:
             start()
             return
         policy = flow.on_busy
+        held: int | None = None
         if policy == "skip":
-            log.info("flow %s already runs on %s: trigger skipped (on_busy: skip)", flow.flow, uuid)
-            return
+            woken = [i for i in busy if i.woken]
+            if len(woken) != len(busy):
+                log.info(
+                    "flow %s already runs on %s: trigger skipped (on_busy: skip)", flow.flow, uuid
+                )
+                return
+            # Every running instance is behind the event stream: hold the trigger
+            # until it catches up (see the module docstring).
+            held = woken[0].arms
+            if self._queued.get((uuid, flow.flow)):
+                log.info(
+                    "flow %s already runs on %s: trigger skipped (on_busy: skip)", flow.flow, uuid
+                )
+                return
         queue = self._queued.setdefault((uuid, flow.flow), deque())
         if len(queue) >= MAX_QUEUED:
             log.warning(
@@ -148,7 +170,7 @@ class Router:
                 MAX_QUEUED,
             )
             return
-        queue.append(start)
+        queue.append((start, held))
         if policy == "replace":
             for instance in busy:
                 instance.stop()
@@ -166,12 +188,20 @@ class Router:
                 del self.by_uuid[uuid]
         key = (uuid, instance.started_flow)
         queue = self._queued.get(key)
-        if queue:
-            next_start = queue.popleft()
+        while queue:
+            next_start, held = queue.popleft()
             if not queue:
                 del self._queued[key]
             if instance.hung_up:
                 # The channel is gone: the queued triggers have nothing left to act on.
                 self._queued.pop(key, None)
                 return
+            if held is not None and instance.arms != held:
+                log.info(
+                    "flow %s already ran on %s when the trigger came: skipped (on_busy: skip)",
+                    instance.started_flow,
+                    uuid,
+                )
+                continue
             next_start()
+            return

@@ -436,6 +436,71 @@ async def test_on_busy_skip_queue_replace() -> None:
     assert router.active == 0
 
 
+async def route_in_one_read(steps: str, batches: list[list[str]]) -> list[tuple[object, ...]]:
+    """Route PARK 1, then each batch of events synchronously (as one socket read
+    delivers them), letting the instances run between batches."""
+    flows = flowset(
+        ROUTED.format(policy="skip").replace(
+            '  - wait: {event: DTMF}\n  - api: "log INFO $1"\n', steps
+        )
+    )
+    links: list[ScriptedLink] = []
+    async with anyio.create_task_group() as tg:
+
+        def spawn(instance: FlowInstance) -> None:
+            assert isinstance(instance.link, ScriptedLink)
+            instance.link.instance = instance
+            tg.start_soon(instance.run)
+
+        router = Router(flows, spawn, clock=lambda: NOW)
+
+        def link(uuid: str) -> ScriptedLink:
+            links.append(ScriptedLink(uuid))
+            return links[-1]
+
+        events = {
+            "DTMF": {"Event-Name": "DTMF", "Unique-ID": UUID},
+            "PARK 2": dict(PARK, **{"Caller-Destination-Number": "2"}),
+            "PARK 3": dict(PARK, **{"Caller-Destination-Number": "3"}),
+        }
+        with anyio.fail_after(5):
+            router.route(dict(PARK, **{"Caller-Destination-Number": "1"}), link)
+            await anyio.sleep(0.02)
+            for batch in batches:
+                for name in batch:
+                    router.route(events[name], link)
+                await anyio.sleep(0.02)
+            router.route({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}, link)
+    assert router.active == 0
+    return [entry for link_ in links for entry in link_.sent]
+
+
+LAST_WAIT = '  - wait: {event: DTMF}\n  - api: "log INFO $1"\n'
+TWO_WAITS = '  - wait: {event: DTMF}\n  - wait: {event: DTMF}\n  - api: "log INFO $1"\n'
+
+
+async def test_on_busy_skip_judges_running_in_event_order() -> None:
+    # The DTMF that ends instance 1 and the next PARK come in one read: in event
+    # order the PARK is after the end (a `transfer`'s EXECUTE_COMPLETE + CHANNEL_PARK).
+    assert await route_in_one_read(LAST_WAIT, [["DTMF", "PARK 2"], ["DTMF"]]) == [
+        ("api", "log INFO 1"),
+        ("api", "log INFO 2"),
+    ]
+    # Only the first of two such triggers starts; the second came while it ran.
+    assert await route_in_one_read(LAST_WAIT, [["DTMF", "PARK 2", "PARK 3"], ["DTMF"]]) == [
+        ("api", "log INFO 1"),
+        ("api", "log INFO 2"),
+    ]
+    # The instance goes on waiting after the DTMF: the PARK came while it ran.
+    assert await route_in_one_read(TWO_WAITS, [["DTMF", "PARK 2"], ["DTMF"], ["DTMF"]]) == [
+        ("api", "log INFO 1"),
+    ]
+    # A PARK while the instance waits is skipped, as before.
+    assert await route_in_one_read(LAST_WAIT, [["PARK 2"], ["DTMF"], ["DTMF"]]) == [
+        ("api", "log INFO 1"),
+    ]
+
+
 async def test_router_ignores_events_nobody_triggers_on(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     flows = flowset(ROUTED.format(policy="skip"))
