@@ -26,8 +26,14 @@ from pydantic_core import CoreSchema, PydanticCustomError
 from runner.flow.durations import DURATION_HELP, DURATION_PATTERN, parse_duration
 from runner.flow.errors import did_you_mean
 from runner.flow.expr import Expression, ExprSyntaxError, compile_expression, kind_of
-from runner.flow.freeswitch import CAUSE_BY_CODE, EVENT_NAMES, HANGUP_CAUSE_ALIASES, HANGUP_CAUSES
 from runner.flow.template import Template, TemplateSyntaxError
+from runner.freeswitch import (
+    CAUSE_BY_CODE,
+    HANGUP_CAUSE_ALIASES,
+    HANGUP_CAUSES,
+    NEWER_EVENT_NAMES,
+)
+from runner.freeswitch import EVENT_NAMES as SWITCH_EVENT_NAMES
 
 ERROR_TYPE: Final = "eslflow"
 
@@ -83,6 +89,9 @@ def _to_tuple(value: object) -> object:
 
 
 T = TypeVar("T")
+
+# What a flow may name: what 1.10 sends, plus names newer switches added.
+EVENT_NAMES: Final = frozenset(SWITCH_EVENT_NAMES) | NEWER_EVENT_NAMES
 
 Seq = Annotated[tuple[T, ...], BeforeValidator(_to_tuple)]
 """An immutable list: YAML sequences load as tuples, so loaded flows cannot be changed."""

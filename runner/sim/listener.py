@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.abc import ByteStream
 
+from runner.freeswitch import EVENT_NAMES
 from runner.sim.api import execute_api, run_background
 from runner.sim.core import LOG_LEVELS, SwitchCore, log_level, new_uuid
-from runner.sim.event import EVENT_NAMES, Event, Format, name_event
+from runner.sim.event import Event, Format, name_event
 from runner.sim.session import Session, Signal
 from runner.sim.wire import (
     DISCONNECT_GOODBYE,

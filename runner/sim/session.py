@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from runner.freeswitch import HANGUP_CAUSES
 from runner.sim.channel import Channel
 from runner.sim.core import new_uuid
 from runner.sim.event import Event
-from runner.sim.states import HANGUP_CAUSES, CallState, ChannelState, cause_from_name
+from runner.sim.states import CallState, ChannelState, cause_from_name
 from runner.sim.wire import Command, c_atoi
 
 if TYPE_CHECKING:

@@ -188,6 +188,9 @@ def test_a_named_step_uses_its_name_in_messages() -> None:
         ("hangup:", "hangup: {cause: NORMAL_CLEARING}"),
         ("hangup: USER_BUSY", "hangup: {cause: USER_BUSY}"),
         ("hangup: 17", "hangup: {cause: USER_BUSY}"),
+        # switch_types.h numbers FreeSWITCH's own causes from 500 and 600.
+        ("hangup: 503", "hangup: {cause: MANAGER_REQUEST}"),
+        ("hangup: 600", "hangup: {cause: BLIND_TRANSFER}"),
         ('api: "show calls as json"', "api: {command: show, args: calls as json}"),
         ("api: status", "api: {command: status}"),
         ("bgapi: status", "bgapi: {command: status}"),
