@@ -250,6 +250,7 @@ class FlowInstance:
     async def _on_error(self, failure: _Failure) -> None:
         handlers = self.flow.on_error
         self.vars["error"] = failure.message
+        self.failed = True  # also when a hangup in the handlers ends them
         if not handlers:
             await self._fail(failure.message, failure.step)
             return

@@ -134,8 +134,19 @@ async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
         inst.vars[args.save] = event
 
 
+# FreeSWITCH answers `sendmsg hangup` with +OK at once and ends the call on the
+# session's own thread; CHANNEL_HANGUP follows. The step lasts until it comes (it then
+# cancels the steps and runs on_hangup), so nothing after a hangup races the call's end.
+HANGUP_WAIT = 10.0
+
+
 async def hangup(inst: FlowInstance, step: HangupStep) -> None:
+    gone = inst.hung_up or inst.after_hangup  # in on_hangup, or a flow started by a hangup
     await inst.link.hangup(step.cause)
+    if gone:
+        return
+    await anyio.sleep(HANGUP_WAIT)  # CHANNEL_HANGUP cancels it
+    raise StepFailed(f"the channel was still up {HANGUP_WAIT:g} s after the hangup command")
 
 
 async def unicast(inst: FlowInstance, step: UnicastStep) -> None:

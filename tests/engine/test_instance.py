@@ -30,6 +30,7 @@ class ScriptedLink(Link):
         self.instance: FlowInstance | None = None
         self.fail_apps: dict[str, str] = {}
         self.hangup_on: str | None = None
+        self.stays_up = False  # a switch that ignores the hangup command
         self.api_results: dict[str, str] = {}
         self.app_variables: dict[str, dict[str, str]] = {}
 
@@ -67,6 +68,9 @@ class ScriptedLink(Link):
 
     async def hangup(self, cause: str) -> None:
         self.sent.append(("hangup", cause))
+        assert self.instance is not None
+        if not self.stays_up:
+            self.instance.channel_gone({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": self.uuid})
 
     async def sendevent(
         self, name: str, headers: dict[str, str], body: str | None, subclass: str | None
@@ -424,6 +428,41 @@ async def route_twice(policy: str) -> tuple[list[tuple[object, ...]], Router]:
                 await anyio.sleep(0.02)
             router.route({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}, link)
     return [entry for link_ in links for entry in link_.sent], router
+
+
+async def test_a_hangup_step_ends_the_steps_and_runs_on_hangup() -> None:
+    flow = """
+flow: f
+trigger: CHANNEL_PARK
+steps:
+  - if: {field: Caller-Destination-Number, equals: "1001"}
+    then: [{hangup: USER_BUSY}]
+  - api: "log INFO not reached"
+on_hangup:
+  - api: "log INFO hung up"
+"""
+    instance, link = await run(flow, PARK)
+    assert link.sent == [("hangup", "USER_BUSY"), ("api", "log INFO hung up")]
+    assert instance.hung_up and not instance.failed
+
+
+async def test_a_channel_that_stays_up_after_hangup_fails_the_step(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("runner.engine.steps.HANGUP_WAIT", 0.05)
+    link = ScriptedLink()
+    link.stays_up = True
+    flow = """
+flow: f
+trigger: CHANNEL_PARK
+steps:
+  - hangup
+  - api: "log INFO not reached"
+"""
+    instance, _ = await run(flow, PARK, link=link)
+    assert link.sent == [("hangup", "NORMAL_CLEARING")]
+    assert instance.failed
+    assert "step hangup: the channel was still up 0.05 s after the hangup command" in caplog.text
 
 
 async def test_on_busy_skip_queue_replace() -> None:
