@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import typer
@@ -94,6 +95,19 @@ def join_filter_args(argv: list[str]) -> list[str]:
     return out
 
 
+def _print_output(main: Callable[[], Awaitable[str]]) -> None:
+    """Print an api/bgapi output exactly, as fs_cli -x does; exit 1 when it is -ERR."""
+    try:
+        body = run(main)
+    except EslError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(body)
+    if body and not body.endswith("\n"):
+        sys.stdout.write("\n")
+    if body.startswith("-ERR"):
+        raise typer.Exit(1)
+
+
 @esl_app.command("api")
 def api_command(
     command: Annotated[list[str], typer.Argument(help="The api command and its arguments.")],
@@ -110,15 +124,7 @@ def api_command(
         ) as conn:
             return await conn.api(" ".join(command))
 
-    try:
-        body = run(main)
-    except EslError as exc:
-        raise _fail(exc) from None
-    sys.stdout.write(body)
-    if body and not body.endswith("\n"):
-        sys.stdout.write("\n")
-    if body.startswith("-ERR"):
-        raise typer.Exit(1)
+    _print_output(main)
 
 
 @esl_app.command("bgapi")
@@ -137,15 +143,7 @@ def bgapi_command(
         ) as conn:
             return await conn.bgapi(" ".join(command))
 
-    try:
-        body = run(main)
-    except EslError as exc:
-        raise _fail(exc) from None
-    sys.stdout.write(body)
-    if body and not body.endswith("\n"):
-        sys.stdout.write("\n")
-    if body.startswith("-ERR"):
-        raise typer.Exit(1)
+    _print_output(main)
 
 
 @esl_app.command("events")

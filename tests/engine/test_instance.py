@@ -403,8 +403,20 @@ when:
 """
 
 
-async def route_twice(policy: str) -> tuple[list[tuple[object, ...]], Router]:
-    flows = flowset(ROUTED.format(policy=policy))
+def park(number: str) -> dict[str, str]:
+    return dict(PARK, **{"Caller-Destination-Number": number})
+
+
+DTMF = {"Event-Name": "DTMF", "Unique-ID": UUID}
+HANGUP = {"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}
+
+
+async def route(
+    text: str, batches: list[list[dict[str, str]]]
+) -> tuple[list[tuple[object, ...]], Router]:
+    """Route each batch of events synchronously (as one socket read delivers them),
+    letting the instances run between batches: what every instance sent, in order."""
+    flows = flowset(text)
     links: list[ScriptedLink] = []
     async with anyio.create_task_group() as tg:
 
@@ -420,14 +432,17 @@ async def route_twice(policy: str) -> tuple[list[tuple[object, ...]], Router]:
             return links[-1]
 
         with anyio.fail_after(5):
-            router.route(dict(PARK, **{"Caller-Destination-Number": "1"}), link)
-            router.route(dict(PARK, **{"Caller-Destination-Number": "2"}), link)
-            await anyio.sleep(0.02)
-            for _ in range(3):
-                router.route({"Event-Name": "DTMF", "Unique-ID": UUID}, link)
+            for batch in batches:
+                for event in batch:
+                    router.route(event, link)
                 await anyio.sleep(0.02)
-            router.route({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}, link)
     return [entry for link_ in links for entry in link_.sent], router
+
+
+async def route_twice(policy: str) -> tuple[list[tuple[object, ...]], Router]:
+    return await route(
+        ROUTED.format(policy=policy), [[park("1"), park("2")], [DTMF], [DTMF], [DTMF], [HANGUP]]
+    )
 
 
 async def test_a_hangup_step_ends_the_steps_and_runs_on_hangup() -> None:
@@ -476,42 +491,13 @@ async def test_on_busy_skip_queue_replace() -> None:
 
 
 async def route_in_one_read(steps: str, batches: list[list[str]]) -> list[tuple[object, ...]]:
-    """Route PARK 1, then each batch of events synchronously (as one socket read
-    delivers them), letting the instances run between batches."""
-    flows = flowset(
-        ROUTED.format(policy="skip").replace(
-            '  - wait: {event: DTMF}\n  - api: "log INFO $1"\n', steps
-        )
-    )
-    links: list[ScriptedLink] = []
-    async with anyio.create_task_group() as tg:
-
-        def spawn(instance: FlowInstance) -> None:
-            assert isinstance(instance.link, ScriptedLink)
-            instance.link.instance = instance
-            tg.start_soon(instance.run)
-
-        router = Router(flows, spawn, clock=lambda: NOW)
-
-        def link(uuid: str) -> ScriptedLink:
-            links.append(ScriptedLink(uuid))
-            return links[-1]
-
-        events = {
-            "DTMF": {"Event-Name": "DTMF", "Unique-ID": UUID},
-            "PARK 2": dict(PARK, **{"Caller-Destination-Number": "2"}),
-            "PARK 3": dict(PARK, **{"Caller-Destination-Number": "3"}),
-        }
-        with anyio.fail_after(5):
-            router.route(dict(PARK, **{"Caller-Destination-Number": "1"}), link)
-            await anyio.sleep(0.02)
-            for batch in batches:
-                for name in batch:
-                    router.route(events[name], link)
-                await anyio.sleep(0.02)
-            router.route({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}, link)
+    """PARK 1, then each batch (by name), then the hangup; the flow has these steps."""
+    text = ROUTED.format(policy="skip").replace(LAST_WAIT, steps)
+    events = {"DTMF": DTMF, "PARK 2": park("2"), "PARK 3": park("3")}
+    named = [[events[name] for name in batch] for batch in batches]
+    sent, router = await route(text, [[park("1")], *named, [HANGUP]])
     assert router.active == 0
-    return [entry for link_ in links for entry in link_.sent]
+    return sent
 
 
 LAST_WAIT = '  - wait: {event: DTMF}\n  - api: "log INFO $1"\n'
