@@ -96,7 +96,7 @@ class FlowInstance:
         # The router's set of instances waiting for an event of any channel.
         self.any_waiters = any_waiters if any_waiters is not None else set()
         self.waiting: _Wait | None = None
-        # An event just satisfied the armed wait and the flow has not resumed yet: the
+        # An event satisfied the armed wait and the flow has not resumed yet: the
         # instance is behind the event stream (the router's on_busy looks at this).
         self.woken = False
         # How many waits the instance has armed; tells the router whether it went on
@@ -320,6 +320,7 @@ class FlowInstance:
         except BaseException:
             self._disarm(wait)
             raise
+        self.woken = False  # resumed: caught up with the event stream
         if wait.done.is_set() or not keep_armed:
             self._disarm(wait)
         if wait.error is not None:

@@ -147,20 +147,14 @@ class Router:
         policy = flow.on_busy
         held: int | None = None
         if policy == "skip":
-            woken = [i for i in busy if i.woken]
-            if len(woken) != len(busy):
+            # Held only while every running instance is behind the event stream (see
+            # the module docstring), and only the first such trigger.
+            if not all(i.woken for i in busy) or self._queued.get((uuid, flow.flow)):
                 log.info(
                     "flow %s already runs on %s: trigger skipped (on_busy: skip)", flow.flow, uuid
                 )
                 return
-            # Every running instance is behind the event stream: hold the trigger
-            # until it catches up (see the module docstring).
-            held = woken[0].arms
-            if self._queued.get((uuid, flow.flow)):
-                log.info(
-                    "flow %s already runs on %s: trigger skipped (on_busy: skip)", flow.flow, uuid
-                )
-                return
+            held = busy[0].arms
         queue = self._queued.setdefault((uuid, flow.flow), deque())
         if len(queue) >= MAX_QUEUED:
             log.warning(

@@ -31,6 +31,7 @@ class ScriptedLink(Link):
         self.fail_apps: dict[str, str] = {}
         self.hangup_on: str | None = None
         self.stays_up = False  # a switch that ignores the hangup command
+        self.api_delay = 0.0  # seconds FreeSWITCH takes to answer an api command
         self.api_results: dict[str, str] = {}
         self.app_variables: dict[str, dict[str, str]] = {}
 
@@ -79,6 +80,8 @@ class ScriptedLink(Link):
 
     async def api(self, command: str, *, errors_ok: bool = False) -> str:
         self.sent.append(("api", command))
+        if self.api_delay:
+            await anyio.sleep(self.api_delay)
         result = self.api_results.get(command.split(" ", 1)[0], "+OK")
         if result.startswith("-ERR") and not errors_ok:
             raise StepFailed(f"api {command.split(' ', 1)[0]} failed: {result.strip()}")
@@ -412,7 +415,7 @@ HANGUP = {"Event-Name": "CHANNEL_HANGUP", "Unique-ID": UUID}
 
 
 async def route(
-    text: str, batches: list[list[dict[str, str]]]
+    text: str, batches: list[list[dict[str, str]]], *, api_delay: float = 0.0
 ) -> tuple[list[tuple[object, ...]], Router]:
     """Route each batch of events synchronously (as one socket read delivers them),
     letting the instances run between batches: what every instance sent, in order."""
@@ -429,6 +432,7 @@ async def route(
 
         def link(uuid: str) -> ScriptedLink:
             links.append(ScriptedLink(uuid))
+            links[-1].api_delay = api_delay
             return links[-1]
 
         with anyio.fail_after(5):
@@ -520,6 +524,13 @@ async def test_on_busy_skip_judges_running_in_event_order() -> None:
     assert await route_in_one_read(TWO_WAITS, [["DTMF", "PARK 2"], ["DTMF"], ["DTMF"]]) == [
         ("api", "log INFO 1"),
     ]
+    # A PARK while the instance runs a step after its wait (a slow api) is skipped.
+    sent, _ = await route(
+        ROUTED.format(policy="skip"),
+        [[park("1")], [DTMF], [park("2")], [], [], [DTMF], [HANGUP]],
+        api_delay=0.05,
+    )
+    assert sent == [("api", "log INFO 1")]
     # A PARK while the instance waits is skipped, as before.
     assert await route_in_one_read(LAST_WAIT, [["PARK 2"], ["DTMF"], ["DTMF"]]) == [
         ("api", "log INFO 1"),
