@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
@@ -397,7 +398,7 @@ class Session:
     async def run_inbound(self) -> None:
         """An inbound leg: INIT, CREATE, ROUTING (ringing), dialplan, EXECUTE, hangup."""
         ch = self.channel
-        try:
+        async with self._session_thread():
             ch.state = ChannelState.CS_INIT
             self.set_running_state(ChannelState.CS_INIT)
             ch.state = ChannelState.CS_ROUTING
@@ -406,23 +407,22 @@ class Session:
             )
             await self.route()
             await self.execute_loop()
-        except anyio.get_cancelled_exc_class():
-            self.hangup("SYSTEM_SHUTDOWN")  # the simulator is stopping
-            raise
-        except Exception as exc:
-            self._crashed(exc)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.hangup_path()
 
     async def run_outbound(self) -> None:
         """An originated leg: waits in CS_CONSUME_MEDIA until the originate decides."""
-        try:
+        async with self._session_thread():
             while not self._go.is_set() and self.channel.ready():
                 await self.signal.wait(None)
             if self.channel.ready():
                 await self.enter_execute()
                 await self.execute_loop()
+
+    @asynccontextmanager
+    async def _session_thread(self) -> AsyncIterator[None]:
+        """What ends every leg's run: a stopping simulator hangs it up (SYSTEM_SHUTDOWN),
+        a crash ends this call only, and the hangup path always runs."""
+        try:
+            yield
         except anyio.get_cancelled_exc_class():
             self.hangup("SYSTEM_SHUTDOWN")  # the simulator is stopping
             raise
