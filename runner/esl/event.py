@@ -181,7 +181,10 @@ class Event(Mapping[str, str]):
         """The first line named `name` in the raw block, decoded; None if there is none."""
         head = self._head
         assert head is not None
-        key = name.encode("utf-8", "surrogateescape") + b":"
+        try:
+            key = name.encode("utf-8", "surrogateescape") + b":"
+        except UnicodeEncodeError:  # a lone surrogate: no name read from bytes has one
+            return None
         if head.startswith(key):
             start = 0
         else:
@@ -191,7 +194,10 @@ class Event(Mapping[str, str]):
             start += 1
         end = head.find(b"\n", start)
         line = head[start:] if end < 0 else head[start:end]
-        return url_decode(split_header_line(line)[1])
+        found, value = split_header_line(line)
+        if len(found) != len(key) - 1:  # `name` holds a ':' or LF: no line is named so
+            return None
+        return url_decode(value)
 
     # -- the names FreeSWITCH users look for ------------------------------------------------
     @property
