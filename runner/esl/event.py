@@ -53,17 +53,20 @@ def parse_header_block(block: bytes, *, decode: bool) -> list[tuple[str, str]]:
     Splitting comes first and decoding second, value by value, so an encoded newline
     (`%0A`) can never forge a header line.
     """
+    # split_header_line and url_decode, inlined: this loop is the cost of `.headers`.
     pairs: list[tuple[str, str]] = []
+    append = pairs.append
     for line in block.split(b"\n"):
-        if b":" not in line:  # blank, or not a header: libesl skips it too
+        name, colon, value = line.partition(b":")
+        if not colon:  # blank, or not a header: libesl skips it too
             continue
-        name, value = split_header_line(line)
-        pairs.append(
-            (
-                name.decode("utf-8", "surrogateescape"),
-                url_decode(value) if decode else value.decode("utf-8", "surrogateescape"),
-            )
-        )
+        if value[:1] in (b" ", b"\t"):
+            value = value.lstrip(b" \t")
+        if value[-1:] == b"\r":
+            value = value[:-1]
+        if decode and b"%" in value:
+            value = unquote_to_bytes(value)
+        append((name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")))
     return pairs
 
 
