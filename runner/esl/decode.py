@@ -143,19 +143,27 @@ def decode_json_event(body: bytes) -> Event:
 def decode_xml_event(body: bytes) -> Event:
     """`text/event-xml`: `<event><headers>...</headers><body>...</body></event>`.
 
-    Header values are still URL-encoded inside the XML (capture b_bgapi_xml).
+    Header values are still URL-encoded inside the XML (capture b_bgapi_xml); the body's
+    non-ASCII text comes as character references (`&#xE9;`, capture f_sendevent.X:
+    switch_xml.c's switch_xml_ampencode writes UTF-8 as code points and skips invalid
+    bytes). The document is read as UTF-8 whatever it declares: a declared encoding
+    Python cannot read made expat raise LookupError or ValueError.
     """
+    if b"<!DOCTYPE" in body:
+        # FreeSWITCH writes none; entity definitions only cost time (expat stops a
+        # "billion laughs" at its amplification limit, after ~0.2 s of CPU).
+        raise EslProtocolError("event-xml: a DOCTYPE, which FreeSWITCH never sends")
+    parser = ElementTree.XMLParser(encoding="utf-8")
     try:
-        root = ElementTree.fromstring(body)
+        parser.feed(body)
+        root = parser.close()
     except ElementTree.ParseError as exc:
         raise EslProtocolError(f"event-xml: body is not XML ({exc})") from None
     head = root.find("headers")
     if root.tag != "event" or head is None:
         raise EslProtocolError("event-xml: no <event><headers> element")
-    pairs = [
-        (child.tag, url_decode((child.text or "").encode("utf-8", "surrogateescape")))
-        for child in head
-    ]
+    # expat yields no surrogates (it refuses references to them), so encoding is exact.
+    pairs = [(child.tag, url_decode((child.text or "").encode())) for child in head]
     text_body: str | None = None
     length = root.findtext("Content-Length")
     if length is not None:
@@ -163,7 +171,7 @@ def decode_xml_event(body: bytes) -> Event:
         pairs.append(("Content-Length", length.strip()))
     body_el = root.find("body")
     if body_el is not None:
-        raw = (body_el.text or "").encode("utf-8", "surrogateescape")
+        raw = (body_el.text or "").encode()
         cut = None if length is None else ascii_int(length)
         if cut is not None:
             # FreeSWITCH's XML printer indents the closing tag, adding whitespace after

@@ -294,3 +294,24 @@ def test_a_header_block_ended_across_feeds_is_framed_whole() -> None:
             ApiResponse(headers={"Content-Type": "api/response", "Content-Length": "2"}, body="ok")
         ]
         assert parser.buffered == 0
+
+
+@pytest.mark.parametrize("declared", ["x-bogus", "rot13", "utf-32", "utf-7", "big5", "idna"])
+def test_an_xml_event_is_read_as_utf8_whatever_encoding_it_declares(declared: str) -> None:
+    # expat asked Python for the declared codec: LookupError, ValueError or UnicodeError.
+    body = (
+        f'<?xml version="1.0" encoding="{declared}"?><event><headers>'
+        "<Event-Name>CUSTOM</Event-Name><X>%C3%A9é</X></headers><body>&#xE9;中</body></event>"
+    ).encode()
+    (event,) = Parser().feed(event_frame("xml", body))
+    assert isinstance(event, Event)
+    assert event.items_all() == [("Event-Name", "CUSTOM"), ("X", "éé")]
+    assert event.body == "é中"
+
+
+def test_an_xml_event_with_a_doctype_is_refused_at_once() -> None:
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    body = (f"<!DOCTYPE event [{entities}]><event><headers><A>&e9;</A></headers></event>").encode()
+    assert protocol_error(event_frame("xml", body)) == (
+        "event-xml: a DOCTYPE, which FreeSWITCH never sends"
+    )
