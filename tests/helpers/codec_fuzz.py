@@ -202,6 +202,21 @@ def _deep_json(rng: random.Random, frame: bytes, others: list[bytes]) -> bytes:
     return deep_json(rng)
 
 
+_ENCODINGS = [b"utf-8", b"x-bogus", b"rot13", b"utf-32", b"utf-7", b"big5", b"idna", b"latin-1"]
+
+
+def _xml_prolog(rng: random.Random, frame: bytes, others: list[bytes]) -> bytes:
+    # An XML declaration with an encoding Python may not know, or an entity DOCTYPE.
+    at = frame.find(b"<")
+    if at < 0:
+        return frame
+    if rng.random() < 0.7:
+        prolog = b'<?xml version="1.0" encoding="%s"?>' % rng.choice(_ENCODINGS)
+    else:
+        prolog = b'<!DOCTYPE event [<!ENTITY a "%s">]>' % (b"x" * rng.randint(0, 50))
+    return frame[:at] + prolog + frame[at:]
+
+
 def _repeat_header(rng: random.Random, frame: bytes, others: list[bytes]) -> bytes:
     head_end = frame.find(b"\n\n")
     if head_end < 0:
@@ -225,7 +240,22 @@ MUTATIONS: list[Callable[[random.Random, bytes, list[bytes]], bytes]] = [
     _percent,
     _deep_json,
     _repeat_header,
+    _xml_prolog,
 ]
+
+
+def refit(frame: bytes) -> bytes:
+    """`frame` with its outer Content-Length set to the bytes after its header block.
+
+    Most mutations change the body's size; refitting lets half of them reach the
+    decoders instead of stopping at the framing.
+    """
+    head_end = frame.find(b"\n\n")
+    found = _LENGTH.search(frame[: max(head_end, 0)])
+    if found is None:
+        return frame
+    length = str(len(frame) - head_end - 2).encode()
+    return frame[: found.start(1)] + length + frame[found.end(1) :]
 
 
 def mutate(rng: random.Random, frame: bytes, others: list[bytes]) -> bytes:
@@ -234,7 +264,7 @@ def mutate(rng: random.Random, frame: bytes, others: list[bytes]) -> bytes:
         return frame
     for _ in range(rng.randint(1, 3)):
         frame = rng.choice(MUTATIONS)(rng, frame, others)
-    return frame
+    return refit(frame) if rng.random() < 0.5 else frame
 
 
 def split(rng: random.Random, data: bytes) -> Iterator[bytes]:
