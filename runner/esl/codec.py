@@ -3,7 +3,9 @@
 No sockets and no anyio here (as in h11): the connection layer reads, this module frames.
 Every buffer is bounded: a header block over `max_header_size` or a `Content-Length`
 that is negative, malformed or over `max_body_size` is an `EslProtocolError`, raised
-before anything is allocated for it.
+before anything is allocated for it. Whatever the bytes and however they are chunked,
+`feed` returns messages or raises `EslProtocolError`, nothing else (tests/esl/
+test_codec_fuzz.py, bench/chaos_codec.py), and its cost is linear in the bytes fed.
 """
 
 from __future__ import annotations

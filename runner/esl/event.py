@@ -4,7 +4,9 @@ A plain event keeps its raw header block and decodes lazily: looking up one head
 finds its line and URL-decodes that value only; iterating, `len` or `headers` decode
 the whole block once. Both paths give the same answer (tests/esl/test_event.py checks
 it on arbitrary input), so a router that reads `Event-Name` and `Unique-ID` of every
-event never pays for the other sixty headers.
+event never pays for the other sixty headers. Reading an event never raises, whatever
+bytes it came from: values that are not UTF-8 decode to surrogate escapes, which
+encode back to the same bytes with `surrogateescape`.
 """
 
 from __future__ import annotations
