@@ -10,6 +10,7 @@ test_codec_fuzz.py, bench/chaos_codec.py), and its cost is linear in the bytes f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from runner.esl.decode import decode_json_event, decode_plain_event, decode_xml_event
@@ -36,6 +37,8 @@ _CONTENT_TYPE_EVENT = b"Content-Type: text/event-"
 # The two shapes every reply takes (captures a2_auth_api, d2_misc_commands).
 _REPLY = b"Content-Type: command/reply\nReply-Text: "
 _API = b"Content-Type: api/response\nContent-Length: "
+# A run of blank lines is skipped in C: a byte-by-byte loop cost 1 s per 16 MiB.
+_NEWLINES = re.compile(rb"\n+")
 _CL_LEN = len(_CONTENT_LENGTH)
 _CT_EVENT_LEN = len(_CONTENT_TYPE_EVENT)
 _REPLY_LEN = len(_REPLY)
@@ -199,7 +202,7 @@ class Parser:
         scanned = 0
         while pos < size:
             if buf[pos] == 10:  # tolerate blank lines between messages
-                pos += 1
+                pos = _NEWLINES.match(buf, pos).end()  # type: ignore[union-attr]
                 continue
             head_end = find(b"\n\n", pos)
             if head_end < 0:
