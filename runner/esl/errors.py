@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from runner.esl.messages import CommandReply
 
 
+def excerpt(value: str, limit: int = 40) -> str:
+    """A peer's value cut short for an error message: a hostile one may be 64 KiB long."""
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
 class EslError(Exception):
     """Root of every error raised by `runner.esl`."""
 

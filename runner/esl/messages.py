@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.esl.event import Event
+from runner.esl.numbers import ascii_int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,8 +72,8 @@ class LogData:
 
     @property
     def level(self) -> int | None:
-        value = self.headers.get("Log-Level", "")
-        return int(value) if value.isdigit() else None
+        """`Log-Level` (0 console .. 7 debug); None when absent or not a number."""
+        return ascii_int(self.headers.get("Log-Level", ""))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,13 +93,8 @@ class DisconnectNotice:
 
     @property
     def linger_time(self) -> int | None:
-        value = self.headers.get("Linger-Time")
-        if value is None:
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            return None
+        """Seconds FreeSWITCH lingers (-1: for ever); None when absent or not a number."""
+        return ascii_int(self.headers.get("Linger-Time", ""), signed=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,10 @@ RAW = st.binary(max_size=30).filter(lambda b: b"\n" not in b)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(NAMES | st.text(max_size=8), RAW), max_size=12), st.lists(NAMES))
+@given(
+    st.lists(st.tuples(NAMES | st.text(max_size=8), RAW), max_size=12),
+    st.lists(NAMES | st.sampled_from(["A:B", "A\nB", "A: 1", "\ud800", ""]) | st.text(max_size=4)),
+)
 def test_lazy_lookup_equals_full_decode(lines: list[tuple[str, bytes]], probes: list[str]) -> None:
     head = b"\n".join(
         name.encode("utf-8", "surrogateescape") + b": " + value for name, value in lines
