@@ -3,12 +3,19 @@
 The engine sets three context variables in each flow instance's task; anyio copies the
 context into every task it starts, so a line logged anywhere below an instance knows
 which call it belongs to. Text for people, JSON lines for log shippers.
+
+Values in a line come from callers (a `log` step prints a caller name): in text lines
+every control character is escaped, so a CR/LF in a value cannot forge a second line, and
+bytes that were not UTF-8 (surrogate escapes) show as `\\xff`. JSON lines escape control
+characters by construction; surrogates become `\\udcff` escapes, which decode back to the
+same string, so the line stays valid UTF-8.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from contextvars import ContextVar
@@ -34,19 +41,58 @@ class CallContextFilter(logging.Filter):
         return True
 
 
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators (some viewers break
+# lines there) and surrogates (bytes that were not UTF-8, or no bytes at all).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _SHORT:
+        return _SHORT[char]
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # a surrogate escape: the byte it stands for
+    return f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters and undecodable bytes as backslash escapes."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(data: object) -> str:
+    """`data` as one JSON line that is valid UTF-8 (surrogates as `\\uXXXX` escapes)."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class TextFormatter(logging.Formatter):
-    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`."""
+    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`, one line per record.
+
+    A traceback follows on lines of its own, each indented, so no line of it can pass for
+    a record of its own.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         ms = int(record.msecs)
         context = " ".join(
-            str(v) for v in (getattr(record, k, None) for k in ("uuid", "flow", "step")) if v
+            printable(str(v))
+            for v in (getattr(record, k, None) for k in ("uuid", "flow", "step"))
+            if v
         )
         prefix = f"{stamp}.{ms:03d}Z {record.levelname:<5} "
-        line = prefix + (f"[{context}] " if context else "") + record.getMessage()
+        line = prefix + (f"[{context}] " if context else "") + printable(record.getMessage())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    {printable(part)}" for part in trace.splitlines())
         return line
 
 
@@ -67,7 +113,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return json_line(data)
 
 
 def setup_logging(
