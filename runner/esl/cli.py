@@ -17,6 +17,7 @@ from runner.aio import run
 from runner.esl.errors import EslError
 from runner.esl.event import Event
 from runner.esl.inbound import InboundConnection
+from runner.esl.password import PasswordError, clean_password
 
 esl_app = typer.Typer(
     name="esl",
@@ -40,7 +41,15 @@ Timeout = Annotated[
 
 
 def _password(given: str | None) -> str:
-    return given if given is not None else os.environ.get("ESL_PASSWORD", "ClueCon")
+    """--password, else $ESL_PASSWORD, else ClueCon; a bad one exits naming its source."""
+    if given is not None:
+        value, source = given, "--password"
+    else:
+        value, source = os.environ.get("ESL_PASSWORD", "ClueCon"), "$ESL_PASSWORD"
+    try:
+        return clean_password(value, source)
+    except PasswordError as exc:
+        raise _fail(exc) from None
 
 
 def _fail(message: object) -> typer.Exit:
@@ -117,10 +126,11 @@ def api_command(
     timeout: Timeout = 30.0,
 ) -> None:
     """Run an api command and print its output exactly (exit 1 when it is -ERR)."""
+    secret = _password(password)
 
     async def main() -> str:
         async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout, command_timeout=timeout
+            host, port, secret, timeout=timeout, command_timeout=timeout
         ) as conn:
             return await conn.api(" ".join(command))
 
@@ -136,10 +146,11 @@ def bgapi_command(
     timeout: Timeout = 60.0,
 ) -> None:
     """Run an api command in the background and print its BACKGROUND_JOB result."""
+    secret = _password(password)
 
     async def main() -> str:
         async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout, command_timeout=timeout
+            host, port, secret, timeout=timeout, command_timeout=timeout
         ) as conn:
             return await conn.bgapi(" ".join(command))
 
@@ -177,11 +188,10 @@ def events_command(
         raise typer.BadParameter("must be plain, json or xml", param_hint="--format")
     fmt: Literal["plain", "json", "xml"] = format  # type: ignore[assignment]
     pairs = [_filter_pair(item) for item in filters or []]
+    secret = _password(password)
 
     async def main() -> None:
-        async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout
-        ) as conn:
+        async with InboundConnection.connect(host, port, secret, timeout=timeout) as conn:
             stream = conn.events()
             for header, value in pairs:
                 await conn.filter(header, value)
