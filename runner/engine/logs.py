@@ -6,9 +6,10 @@ which call it belongs to. Text for people, JSON lines for log shippers.
 
 Values in a line come from callers (a `log` step prints a caller name): in text lines
 every control character is escaped, so a CR/LF in a value cannot forge a second line, and
-bytes that were not UTF-8 (surrogate escapes) show as `\\xff`. JSON lines escape control
-characters by construction; surrogates become `\\udcff` escapes, which decode back to the
-same string, so the line stays valid UTF-8.
+bytes that were not UTF-8 (surrogate escapes) show as `\\xff`. JSON lines escape C0
+controls by construction; surrogates, C1 controls and U+2028/U+2029 become `\\uXXXX`
+escapes too, which decode back to the same string, so a line is valid UTF-8 and stays
+one line for any splitter.
 """
 
 from __future__ import annotations
@@ -64,13 +65,16 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape_char, text)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# What json.dumps(ensure_ascii=False) leaves raw but should not be: surrogates (not
+# UTF-8), and DEL, C1 controls and U+2028/U+2029, where str.splitlines() and some
+# viewers break a line. They only occur inside JSON strings, where \\uXXXX is valid.
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def json_line(data: object) -> str:
-    """`data` as one JSON line that is valid UTF-8 (surrogates as `\\uXXXX` escapes)."""
+    """`data` as one JSON line that is valid UTF-8 and that no line splitter breaks."""
     text = json.dumps(data, ensure_ascii=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class TextFormatter(logging.Formatter):
