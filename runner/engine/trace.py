@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from runner.engine.instance import FlowInstance
-from runner.engine.logs import printable
 from runner.flow.steps import StepBase
+from runner.text import printable
 
 # Events worth a line; the rest (CHANNEL_STATE, CODEC, ...) would drown the story.
 SHOWN_EVENTS = frozenset(

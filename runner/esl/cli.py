@@ -5,7 +5,6 @@ Thin commands over `InboundConnection`; errors become one line on stderr and exi
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from runner.esl.errors import EslError
 from runner.esl.event import Event
 from runner.esl.inbound import InboundConnection
 from runner.esl.password import PasswordError, clean_password
+from runner.text import json_line
 
 esl_app = typer.Typer(
     name="esl",
@@ -58,18 +58,23 @@ def _fail(message: object) -> typer.Exit:
 
 
 def event_json(event: Event) -> str:
-    """One event as one JSON line: every header decoded, the body under `_body`."""
-    return json.dumps(event.to_dict(), ensure_ascii=False)
+    """One event as one JSON line: every header decoded, the body under `_body`.
+
+    A byte that was not UTF-8 on the wire shows as a `\\udcff` escape, so the line is
+    valid UTF-8 and decodes back (with surrogateescape) to the very bytes."""
+    return json_line(event.to_dict())
 
 
 def _write_line(line: str) -> None:
-    try:
-        sys.stdout.write(line + "\n")
-    except UnicodeEncodeError:
-        # A value that was not UTF-8 on the wire (kept as surrogate escapes).
-        sys.stdout.write(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-        sys.stdout.write("\n")
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _write_exact(text: str) -> None:
+    """`text` to stdout as the bytes FreeSWITCH sent (not UTF-8, perhaps), like fs_cli."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.flush()
 
 
 def _filter_pair(item: str) -> tuple[str, str]:
@@ -110,9 +115,7 @@ def _print_output(main: Callable[[], Awaitable[str]]) -> None:
         body = run(main)
     except EslError as exc:
         raise _fail(exc) from None
-    sys.stdout.write(body)
-    if body and not body.endswith("\n"):
-        sys.stdout.write("\n")
+    _write_exact(body if not body or body.endswith("\n") else body + "\n")
     if body.startswith("-ERR"):
         raise typer.Exit(1)
 

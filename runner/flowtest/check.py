@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from runner.engine.logs import printable
 from runner.flow.yamldoc import DataPath
 from runner.flowtest.harness import CallOutcome, Outcome, StartedFlow
 from runner.flowtest.loader import LoadedCase
@@ -26,6 +25,7 @@ from runner.flowtest.traffic import (
     describe_pattern,
     event_matches,
 )
+from runner.text import printable
 
 E = TypeVar("E")
 A = TypeVar("A")

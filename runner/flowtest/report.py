@@ -19,8 +19,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from runner.engine.logs import printable
 from runner.flowtest.suite import CaseResult, SuiteResult
+from runner.text import printable
 
 _LABELS = {"passed": "PASS ", "failed": "FAIL ", "error": "ERROR"}
 _INDENT = "      "
