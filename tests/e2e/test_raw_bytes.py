@@ -204,3 +204,45 @@ async def test_raw_bytes_reach_the_wire_unchanged(
         line = JsonFormatter().format(record)
         line.encode("utf-8")
         assert json.loads(line)["message"] == f"raw {RAW}"
+
+
+NUL_FLOW = r"""
+flow: raw
+trigger: CHANNEL_PARK
+when:
+  - field: variable_case
+    expression: ^raw$
+steps:
+  - api: "uuid_setvar ${{ uuid }} y ${{ event['Caller-Caller-ID-Name'] }}"
+  - hangup: NORMAL_CLEARING
+on_error:
+  - hangup: CALL_REJECTED
+"""
+
+
+async def test_a_value_freeswitch_would_cut_short_is_a_step_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A NUL would end the value on the switch (C strings): the step fails with an error
+    naming the flow's file, line and step; on_error runs; the other call goes on."""
+    caplog.set_level(logging.WARNING, logger="runner")
+    with anyio.fail_after(15):
+        async with (
+            Simulator(speed=SPEED) as sim,
+            engine_on(sim, flows(NUL_FLOW, BYSTANDER)) as (engine, wire),
+        ):
+            plain = await sim.place_call(CallSpec(destination="5000", variables={"case": "plain"}))
+            uuid = await sim.place_call(
+                CallSpec(destination="7001", caller_name="a\x00b", variables={"case": "raw"})
+            )
+            raw_info = await sim.wait_for_hangup(uuid)
+            plain_info = await sim.wait_for_hangup(plain)
+    assert wire.lines(uuid) == ["hangup CALL_REJECTED"]
+    assert raw_info.hangup_cause == "CALL_REJECTED"
+    assert plain_info.variables["still"] == "here"
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert record.getMessage() == (
+        "flows/t0.yaml:8:5: flow 'raw' step api: api command holds a NUL byte (FreeSWITCH "
+        f"would cut it there); it cannot be sent to FreeSWITCH: 'uuid_setvar {uuid} y a\\x00b'; "
+        "running on_error"
+    )
