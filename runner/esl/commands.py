@@ -29,7 +29,9 @@ def _check(field: str, value: str, *, secret: bool = False) -> str:
     """A value for one line: no CR or LF, and bytes to send for every character."""
     if "\n" in value or "\r" in value:
         raise UnsafeValueError(field, value, secret=secret)
-    return _sendable(field, value, secret=secret)
+    if "\0" in value or not value.isascii():  # the common ASCII value costs no call
+        _sendable(field, value, secret=secret)
+    return value
 
 
 def _sendable(field: str, value: str, *, secret: bool = False) -> str:
