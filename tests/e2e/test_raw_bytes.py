@@ -246,3 +246,42 @@ async def test_a_value_freeswitch_would_cut_short_is_a_step_error(
         f"would cut it there); it cannot be sent to FreeSWITCH: 'uuid_setvar {uuid} y a\\x00b'; "
         "running on_error"
     )
+
+
+OUTBOUND_FLOW = r"""
+flow: raw-socket
+trigger: {outbound: true}
+steps:
+  - execute: {app: set, arg: "y=${{ event['Caller-Caller-ID-Name'] }}"}
+  - api: "uuid_setvar ${{ uuid }} z ${{ event['Caller-Caller-ID-Name'] }}"
+  - hangup: CALL_REJECTED
+"""
+
+
+async def test_raw_bytes_on_an_outbound_socket() -> None:
+    """The same contract on the socket the dialplan's `socket` app opens: the name comes
+    in the `connect` reply's channel data, and goes back out exactly."""
+    with anyio.fail_after(15):
+        async with (
+            Simulator(speed=SPEED) as sim,
+            engine_on(sim, flows(OUTBOUND_FLOW), outbound=True) as (engine, _),
+        ):
+            assert engine.outbound_port is not None
+            spec = CallSpec(
+                destination="9000",
+                caller_name=RAW,
+                socket=f"127.0.0.1:{engine.outbound_port} async full",
+            )
+            uuid = await sim.place_call(spec)
+            info = await sim.wait_for_hangup(uuid)
+            while engine.active:
+                await anyio.sleep(0.005)
+    (socket,) = sim.traffic.outbound()
+    sent = [_wire(command) for command in socket.commands]
+    execute = next(data for data in sent if b"execute-app-name: set" in data)
+    assert execute.endswith(b"\ncontent-length: 6\n\ny=" + RAW_BYTES)
+    assert execute.startswith(b"sendmsg\ncall-command: execute\n")  # no uuid on a socket
+    assert f"api uuid_setvar {uuid} z ".encode() + RAW_BYTES + b"\n\n" in sent
+    assert info.hangup_cause == "CALL_REJECTED"
+    assert info.variables["y"].encode("utf-8", "surrogateescape") == RAW_BYTES
+    assert info.variables["z"].encode("utf-8", "surrogateescape") == RAW_BYTES
