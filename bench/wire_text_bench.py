@@ -15,6 +15,7 @@ import logging
 import sys
 import timeit
 from collections.abc import Callable
+from functools import partial
 
 from runner.engine.logs import JsonFormatter, TextFormatter
 from runner.esl import commands
@@ -50,18 +51,16 @@ def main(argv: list[str]) -> int:
                 "sendmsg execute (body)",
                 kind,
                 _best(
-                    lambda v=value: commands.execute("set", f"x={v}", uuid=UUID, event_uuid=UUID), n
+                    partial(commands.execute, "set", f"x={value}", uuid=UUID, event_uuid=UUID), n
                 ),
             )
         )
-        rows.append(
-            ("api", kind, _best(lambda v=value: commands.api(f"uuid_setvar {UUID} x {v}"), n))
-        )
+        rows.append(("api", kind, _best(partial(commands.api, f"uuid_setvar {UUID} x {value}"), n)))
     text, json_ = TextFormatter(), JsonFormatter()
     for kind, value in {"plain": PLAIN, "hostile": HOSTILE}.items():
         record = _record(value)
-        rows.append(("log line, text", kind, _best(lambda r=record: text.format(r), n)))
-        rows.append(("log line, json", kind, _best(lambda r=record: json_.format(r), n)))
+        rows.append(("log line, text", kind, _best(partial(text.format, record), n)))
+        rows.append(("log line, json", kind, _best(partial(json_.format, record), n)))
     print(f"{'operation':<24} {'value':<10} {'us/op':>8}")
     for operation, kind, micros in rows:
         print(f"{operation:<24} {kind:<10} {micros:>8.2f}")
