@@ -49,6 +49,7 @@ from runner.engine.config_fields import (
     as_list,
     flows_list,
 )
+from runner.esl.password import PasswordError, clean_password
 from runner.flow.errors import FlowError, suggest
 from runner.flow.fields import HangupCause, OrSingle, describe_input, invalid
 from runner.flow.schema import SCHEMA_DIALECT
@@ -173,19 +174,19 @@ class InboundNode(_Model):
                 raise self._error(
                     "password_env", f"environment variable {self.password_env} is not set"
                 )
-            if not value:
-                raise self._error(
-                    "password_env", f"environment variable {self.password_env} is empty"
-                )
-            if "\r" in value or "\n" in value:
-                raise self._error(
-                    "password_env",
-                    f"environment variable {self.password_env} holds a line break",
-                )
-            return value
+            return self._clean(value, f"environment variable {self.password_env}", "password_env")
         if self.password_file is not None:
             return self._read_password_file(self.password_file)
-        return os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD)
+        value = os.environ.get(PASSWORD_ENV)
+        if value is None:
+            return DEFAULT_PASSWORD
+        return self._clean(value, f"environment variable {PASSWORD_ENV}", PASSWORD_ENV)
+
+    def _clean(self, value: str, what: str, source: str) -> str:
+        try:
+            return clean_password(value, what)
+        except PasswordError as exc:
+            raise self._error(source, str(exc)) from None
 
     def _read_password_file(self, path: Path) -> str:
         try:
@@ -205,7 +206,7 @@ class InboundNode(_Model):
         first = text.lstrip("\ufeff").split("\n", 1)[0].removesuffix("\r")
         if not first:
             raise self._error("password_file", f"{path}: the first line (the password) is empty")
-        return first
+        return self._clean(first, f"{path}: the first line (the password)", "password_file")
 
     def _error(self, source: str, message: str) -> ConfigError:
         text = f"inbound node '{self.label}': {source}: {message}"

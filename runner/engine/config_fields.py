@@ -16,6 +16,7 @@ from pydantic import PlainSerializer, PlainValidator, SecretStr, ValidationInfo,
 
 from runner.engine.address import check_host, check_port, parse_address
 from runner.esl.outbound import parse_networks
+from runner.esl.password import PasswordError, clean_password
 from runner.flow.durations import DURATION_PATTERN
 from runner.flow.fields import describe_input, duration_value, invalid
 
@@ -113,11 +114,10 @@ def _secret(value: object) -> SecretStr:
         value = value.get_secret_value()
     if not isinstance(value, str):
         raise invalid("password must be text (put it in quotes)")
-    if not value:
-        raise invalid("password must not be empty")
-    if "\r" in value or "\n" in value:
-        raise invalid("password must be one line")
-    return SecretStr(value)
+    try:
+        return SecretStr(clean_password(value, "password"))
+    except PasswordError as exc:
+        raise invalid(str(exc)) from None
 
 
 Password = Annotated[

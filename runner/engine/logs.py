@@ -3,16 +3,24 @@
 The engine sets three context variables in each flow instance's task; anyio copies the
 context into every task it starts, so a line logged anywhere below an instance knows
 which call it belongs to. Text for people, JSON lines for log shippers.
+
+Values in a line come from callers (a `log` step prints a caller name): in text lines
+every control character is escaped, so a CR/LF in a value cannot forge a second line, and
+bytes that were not UTF-8 (surrogate escapes) show as `\\xff`. JSON lines escape C0
+controls by construction; surrogates, C1 controls and U+2028/U+2029 become `\\uXXXX`
+escapes too, which decode back to the same string, so a line is valid UTF-8 and stays
+one line for any splitter.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from contextvars import ContextVar
 from typing import Literal, TextIO
+
+from runner.text import json_line, printable
 
 call_uuid: ContextVar[str | None] = ContextVar("call_uuid", default=None)
 flow_name: ContextVar[str | None] = ContextVar("flow_name", default=None)
@@ -35,18 +43,25 @@ class CallContextFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`."""
+    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`, one line per record.
+
+    A traceback follows on lines of its own, each indented, so no line of it can pass for
+    a record of its own.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         ms = int(record.msecs)
         context = " ".join(
-            str(v) for v in (getattr(record, k, None) for k in ("uuid", "flow", "step")) if v
+            printable(str(v))
+            for v in (getattr(record, k, None) for k in ("uuid", "flow", "step"))
+            if v
         )
         prefix = f"{stamp}.{ms:03d}Z {record.levelname:<5} "
-        line = prefix + (f"[{context}] " if context else "") + record.getMessage()
+        line = prefix + (f"[{context}] " if context else "") + printable(record.getMessage())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    {printable(part)}" for part in trace.splitlines())
         return line
 
 
@@ -67,7 +82,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return json_line(data)
 
 
 def setup_logging(

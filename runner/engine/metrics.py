@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Final
 
 import anyio
 import anyio.abc
@@ -15,7 +16,14 @@ from anyio.abc import SocketAttribute
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from runner.flow.fields import EVENT_NAMES
+
 log = logging.getLogger("runner.engine")
+
+# The label of an event whose name FreeSWITCH does not define: a peer's made-up names
+# (any bytes, not UTF-8 perhaps) would otherwise each add a series, and one that is not
+# UTF-8 would make every later /metrics fail to encode.
+OTHER_EVENT: Final = "other"
 
 STEP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -78,6 +86,8 @@ class Metrics:
     def event_received(self, node: str, event: str) -> None:
         child = self._received.get((node, event))
         if child is None:
+            if event not in EVENT_NAMES:
+                event = OTHER_EVENT
             child = self._received[node, event] = self.events_received.labels(
                 node=node, event=event
             )

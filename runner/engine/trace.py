@@ -14,6 +14,7 @@ from typing import TextIO
 
 from runner.engine.instance import FlowInstance
 from runner.flow.steps import StepBase
+from runner.text import printable
 
 # Events worth a line; the rest (CHANNEL_STATE, CODEC, ...) would drown the story.
 SHOWN_EVENTS = frozenset(
@@ -46,7 +47,8 @@ class Tracer:
         return f"call {number:<2}"
 
     def _print(self, uuid: str | None, text: str) -> None:
-        line = f"{self._tag(uuid)} {text}"
+        # Caller names and values are the caller's: one line each, bytes shown as \xff.
+        line = f"{self._tag(uuid)} {printable(text)}"
         self.lines.append(line)
         print(line, file=self.stream, flush=True)
 
@@ -90,7 +92,7 @@ class Tracer:
             self._print(uuid, f"<- {name} {detail}".rstrip())
 
     def command(self, uuid: str, data: bytes) -> None:
-        text = data.decode("utf-8", "replace")
+        text = data.decode("utf-8", "surrogateescape")
         head, _, body = text.partition("\n\n")
         lines = head.split("\n")
         first = lines[0]

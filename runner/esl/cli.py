@@ -5,7 +5,6 @@ Thin commands over `InboundConnection`; errors become one line on stderr and exi
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,8 @@ from runner.aio import run
 from runner.esl.errors import EslError
 from runner.esl.event import Event
 from runner.esl.inbound import InboundConnection
+from runner.esl.password import PasswordError, clean_password
+from runner.text import json_line
 
 esl_app = typer.Typer(
     name="esl",
@@ -40,7 +41,15 @@ Timeout = Annotated[
 
 
 def _password(given: str | None) -> str:
-    return given if given is not None else os.environ.get("ESL_PASSWORD", "ClueCon")
+    """--password, else $ESL_PASSWORD, else ClueCon; a bad one exits naming its source."""
+    if given is not None:
+        value, source = given, "--password"
+    else:
+        value, source = os.environ.get("ESL_PASSWORD", "ClueCon"), "$ESL_PASSWORD"
+    try:
+        return clean_password(value, source)
+    except PasswordError as exc:
+        raise _fail(exc) from None
 
 
 def _fail(message: object) -> typer.Exit:
@@ -49,18 +58,23 @@ def _fail(message: object) -> typer.Exit:
 
 
 def event_json(event: Event) -> str:
-    """One event as one JSON line: every header decoded, the body under `_body`."""
-    return json.dumps(event.to_dict(), ensure_ascii=False)
+    """One event as one JSON line: every header decoded, the body under `_body`.
+
+    A byte that was not UTF-8 on the wire shows as a `\\udcff` escape, so the line is
+    valid UTF-8 and decodes back (with surrogateescape) to the very bytes."""
+    return json_line(event.to_dict())
 
 
 def _write_line(line: str) -> None:
-    try:
-        sys.stdout.write(line + "\n")
-    except UnicodeEncodeError:
-        # A value that was not UTF-8 on the wire (kept as surrogate escapes).
-        sys.stdout.write(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-        sys.stdout.write("\n")
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+def _write_exact(text: str) -> None:
+    """`text` to stdout as the bytes FreeSWITCH sent (not UTF-8, perhaps), like fs_cli."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.flush()
 
 
 def _filter_pair(item: str) -> tuple[str, str]:
@@ -101,9 +115,7 @@ def _print_output(main: Callable[[], Awaitable[str]]) -> None:
         body = run(main)
     except EslError as exc:
         raise _fail(exc) from None
-    sys.stdout.write(body)
-    if body and not body.endswith("\n"):
-        sys.stdout.write("\n")
+    _write_exact(body if not body or body.endswith("\n") else body + "\n")
     if body.startswith("-ERR"):
         raise typer.Exit(1)
 
@@ -117,10 +129,11 @@ def api_command(
     timeout: Timeout = 30.0,
 ) -> None:
     """Run an api command and print its output exactly (exit 1 when it is -ERR)."""
+    secret = _password(password)
 
     async def main() -> str:
         async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout, command_timeout=timeout
+            host, port, secret, timeout=timeout, command_timeout=timeout
         ) as conn:
             return await conn.api(" ".join(command))
 
@@ -136,10 +149,11 @@ def bgapi_command(
     timeout: Timeout = 60.0,
 ) -> None:
     """Run an api command in the background and print its BACKGROUND_JOB result."""
+    secret = _password(password)
 
     async def main() -> str:
         async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout, command_timeout=timeout
+            host, port, secret, timeout=timeout, command_timeout=timeout
         ) as conn:
             return await conn.bgapi(" ".join(command))
 
@@ -177,11 +191,10 @@ def events_command(
         raise typer.BadParameter("must be plain, json or xml", param_hint="--format")
     fmt: Literal["plain", "json", "xml"] = format  # type: ignore[assignment]
     pairs = [_filter_pair(item) for item in filters or []]
+    secret = _password(password)
 
     async def main() -> None:
-        async with InboundConnection.connect(
-            host, port, _password(password), timeout=timeout
-        ) as conn:
+        async with InboundConnection.connect(host, port, secret, timeout=timeout) as conn:
             stream = conn.events()
             for header, value in pairs:
                 await conn.filter(header, value)

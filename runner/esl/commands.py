@@ -4,6 +4,11 @@ A command is one line ended by an empty line; `sendmsg`, `sendevent` and `bgapi`
 header lines, and may carry a `content-length` body. FreeSWITCH splits commands on LF,
 so a CR or LF inside a value would end the command and start another one of the
 value's choosing: every value is checked and an `UnsafeValueError` names the field.
+
+Text becomes bytes with `surrogateescape`: the codec decodes what FreeSWITCH sends the
+same way, so a caller name holding bytes that are not UTF-8 (say `\xff\xfe`) goes back
+on the wire as exactly those bytes. A surrogate that stands for no byte (a JSON event's
+`\ud800`) has no bytes to send and is refused like a line break.
 """
 
 from __future__ import annotations
@@ -20,10 +25,37 @@ Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 _FORMATS = ("plain", "json", "xml")
 
 
-def _check(field: str, value: str) -> str:
+def _check(field: str, value: str, *, secret: bool = False) -> str:
+    """A value for one line: no CR or LF, and bytes to send for every character."""
     if "\n" in value or "\r" in value:
-        raise UnsafeValueError(field, value)
+        raise UnsafeValueError(field, value, secret=secret)
+    if "\0" in value or not value.isascii():  # the common ASCII value costs no call
+        _sendable(field, value, secret=secret)
     return value
+
+
+def _sendable(field: str, value: str, *, secret: bool = False) -> str:
+    """Every character has bytes, and FreeSWITCH will read them all."""
+    if "\0" in value:
+        # mod_event_socket handles headers and bodies as C strings: a NUL ends the value.
+        raise UnsafeValueError(
+            field, value, "holds a NUL byte (FreeSWITCH would cut it there)", secret=secret
+        )
+    if _LONE_SURROGATE.search(value):
+        raise UnsafeValueError(
+            field, value, "holds a lone surrogate that stands for no byte", secret=secret
+        )
+    return value
+
+
+# Surrogate escapes U+DC80..U+DCFF are the bytes 0x80..0xFF the codec could not decode
+# (surrogateescape); every other surrogate has no byte form.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def wire_bytes(text: str) -> bytes:
+    """`text` as the bytes it was decoded from (UTF-8, surrogate escapes as raw bytes)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 _WHITESPACE = re.compile(r"\s")
@@ -38,7 +70,7 @@ def _word(field: str, value: str) -> str:
 
 
 def _line(line: str) -> bytes:
-    return line.encode() + b"\n\n"
+    return wire_bytes(line) + b"\n\n"
 
 
 def _header_lines(headers: Iterable[tuple[str, str]], where: str) -> list[str]:
@@ -57,10 +89,10 @@ def _header_lines(headers: Iterable[tuple[str, str]], where: str) -> list[str]:
 def _with_body(first: str, lines: list[str], body: str | bytes | None) -> bytes:
     """Header lines, then a `content-length` body if one is given."""
     if body is None:
-        return ("\n".join([first, *lines]) + "\n\n").encode()
-    raw = body.encode() if isinstance(body, str) else body
+        return wire_bytes("\n".join([first, *lines]) + "\n\n")
+    raw = wire_bytes(_sendable("body", body)) if isinstance(body, str) else body
     head = "\n".join([first, *lines, f"content-length: {len(raw)}"])
-    return head.encode() + b"\n\n" + raw
+    return wire_bytes(head) + b"\n\n" + raw
 
 
 def _pairs(headers: Headers | None) -> list[tuple[str, str]]:
@@ -76,14 +108,25 @@ def _pairs(headers: Headers | None) -> list[tuple[str, str]]:
 
 def auth(password: str) -> bytes:
     """`auth <password>`: the answer to the inbound `auth/request` greeting."""
-    return _line(f"auth {_check('password', password)}")
+    return _line(f"auth {_check('password', password, secret=True)}")
 
 
 def userauth(user: str, domain: str, password: str) -> bytes:
     """`userauth <user>@<domain>:<password>` (directory users with esl permissions)."""
     _word("user", user)
     _word("domain", domain)
-    return _line(f"userauth {user}@{domain}:{_check('password', password)}")
+    return _line(f"userauth {user}@{domain}:{_check('password', password, secret=True)}")
+
+
+def describe(data: bytes) -> str:
+    """A command's first line for messages and logs, its password (if any) masked."""
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
+    verb, _, rest = first.partition(" ")
+    if verb == "auth":
+        return "auth ********"
+    if verb == "userauth":
+        return f"userauth {rest.split(':', 1)[0]}:********"
+    return first
 
 
 def connect() -> bytes:
@@ -140,7 +183,7 @@ def bgapi(command: str, job_uuid: str | None = None) -> bytes:
         raise EslUsageError("bgapi needs a command")
     if job_uuid is None:
         return _line(f"bgapi {command}")
-    return f"bgapi {command}\nJob-UUID: {_word('Job-UUID', job_uuid)}\n\n".encode()
+    return wire_bytes(f"bgapi {command}\nJob-UUID: {_word('Job-UUID', job_uuid)}\n\n")
 
 
 # -- subscriptions -----------------------------------------------------------------------------

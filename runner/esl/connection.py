@@ -90,7 +90,7 @@ class _Waiter:
         """The command's first line, for messages (computed only when one is needed)."""
         what = self._what
         if isinstance(what, bytes):
-            return what.split(b"\n", 1)[0].decode(errors="replace")
+            return commands.describe(what)
         return what
 
     def resolve(self, result: Reply | Event) -> None:
@@ -344,7 +344,7 @@ class Connection:
     async def command(self, data: bytes, *, timeout: Timeout = UNSET) -> CommandReply:
         """Send a command answered by `command/reply`; `-ERR` raises `EslCommandError`."""
         reply = await self.send(data, timeout=timeout)
-        what = data.split(b"\n", 1)[0].decode(errors="replace")
+        what = commands.describe(data)
         if not isinstance(reply, CommandReply):
             raise EslProtocolError(f"{self.name}: {what!r} was answered by {reply!r}")
         if not reply.ok:

@@ -27,15 +27,27 @@ class EslUsageError(EslError, ValueError):
 
 
 class UnsafeValueError(EslUsageError):
-    """A value headed for a command line or header would break the framing (CR/LF).
+    """A value headed for a command line or header would break the framing (CR/LF), or
+    could not reach FreeSWITCH as the bytes it stands for.
 
     FreeSWITCH splits commands on LF: one stray newline in, say, a caller name
     would end the header block and start a new command of the peer's choosing.
+    A `secret` value (a password) is named but never shown, not even in `repr`.
     """
 
-    def __init__(self, field: str, value: str, reason: str = "contains a line break (CR or LF)"):
+    def __init__(
+        self,
+        field: str,
+        value: str,
+        reason: str = "contains a line break (CR or LF)",
+        *,
+        secret: bool = False,
+    ):
         self.field = field
-        self.value = value
+        self.value = "" if secret else value
+        if secret:
+            super().__init__(f"{field} {reason}; it cannot be sent to FreeSWITCH")
+            return
         shown = value if len(value) <= 60 else value[:57] + "..."
         super().__init__(f"{field} {reason}; it cannot be sent to FreeSWITCH: {shown!r}")
 

@@ -25,6 +25,7 @@ from runner.flowtest.traffic import (
     describe_pattern,
     event_matches,
 )
+from runner.text import printable
 
 E = TypeVar("E")
 A = TypeVar("A")
@@ -132,6 +133,9 @@ def _diff(
         elif pair.actual is not None:
             mark = " " if partial else "+"
             rows.append((mark, actual_text(pair.actual), actual_place(pair.actual)))
+    # Escaped before measuring, so the columns line up as printed (a caller's value may
+    # hold control characters or bytes that are not UTF-8).
+    rows = [(mark, printable(text), where) for mark, text, where in rows]
     width = min(max((len(text) for _, text, _ in rows), default=0), SUMMARY_WIDTH)
     return [f"{mark} {_shorten(text):<{width}}  {where}".rstrip() for mark, text, where in rows]
 

@@ -7,6 +7,10 @@ FAIL  flows/tests/ivr.test.yaml:30  a wrong digit says goodbye  (23.5 s simulate
           execute answer                        flows/ivr.yaml:12:5
         - execute playback voicemail/vm-bye.wav expected at flows/tests/ivr.test.yaml:41:9
         + execute playback voicemail/vm-goodbye.wav  flows/ivr.yaml:31:9
+
+Values in a report are a caller's (a name, a log line): every line goes out through
+`printable`, so a control character cannot move the terminal's cursor or make the JUnit
+file invalid XML, and bytes that were not UTF-8 show as `\\xff`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from runner.flowtest.suite import CaseResult, SuiteResult
+from runner.text import printable
 
 _LABELS = {"passed": "PASS ", "failed": "FAIL ", "error": "ERROR"}
 _INDENT = "      "
@@ -51,13 +56,13 @@ def trace(result: CaseResult) -> list[str]:
         return []
     outcome = result.run.outcome
     sent = [command for command in outcome.commands if command.by_step]
-    width = min(max((len(c.summary()) for c in sent), default=0), 64)
+    summaries = [printable(command.summary()) for command in sent]
+    width = min(max((len(text) for text in summaries), default=0), 64)
     rows: list[tuple[float, int, str]] = []
     for flow in outcome.flows:
         on = f" on {flow.uuid}" if flow.uuid else ""
         rows.append((flow.time, 0, f"flow {flow.flow} started{on}"))
-    for command in sent:
-        summary = command.summary()
+    for command, summary in zip(sent, summaries, strict=True):
         summary = summary if len(summary) <= 64 else summary[:61] + "..."
         rows.append((command.time, 1, f"{summary:<{width}}  {command.where}"))
     rows += [(line.time, 2, f"log {line.level}: {line.message}") for line in outcome.logs]
@@ -72,7 +77,11 @@ def render(result: CaseResult, *, verbose: bool = False) -> str:
     lines.extend(details(result))
     if verbose:
         lines.extend(trace(result))
-    return "\n".join(lines)
+    return _text(lines)
+
+
+def _text(lines: Iterable[str]) -> str:
+    return "\n".join(printable(line) for line in lines)
 
 
 def summary(suite: SuiteResult) -> str:
@@ -115,20 +124,20 @@ def _fill_suite(element: ET.Element, path: Path, results: Iterable[CaseResult]) 
         case = ET.SubElement(
             element,
             "testcase",
-            name=result.name,
+            name=printable(result.name),
             classname=str(path),
             file=str(path),
             line=str(result.line),
             time=f"{result.seconds:.3f}",
         )
-        text = "\n".join(details(result))
+        text = _text(details(result))
         if result.status == "failed":
             first = result.failures[0].headline if result.failures else "failed"
-            failure = ET.SubElement(case, "failure", message=first, type="expectation")
+            failure = ET.SubElement(case, "failure", message=printable(first), type="expectation")
             failure.text = text
         elif result.status == "error":
             first = str(result.problems[0]) if result.problems else "error"
-            error = ET.SubElement(case, "error", message=first, type="invalid")
+            error = ET.SubElement(case, "error", message=printable(first), type="invalid")
             error.text = text
     _counts(element, results)
     element.set("time", f"{sum(r.seconds for r in results):.3f}")

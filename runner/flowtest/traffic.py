@@ -100,7 +100,9 @@ def parse_command(
     instance: int = -1,
 ) -> SentCommand:
     """Read one serialized command back (runner.esl.commands wrote it)."""
-    text = data.decode("utf-8", "replace")
+    # surrogateescape, as the codec reads what FreeSWITCH sends: a caller's bytes that
+    # are not UTF-8 compare equal to the same value in a test's expect:.
+    text = data.decode("utf-8", "surrogateescape")
     head, _, rest = text.partition("\n\n")
     lines = head.split("\n")
     first = lines[0]
@@ -116,7 +118,8 @@ def parse_command(
         headers.append((name, value))
     body = None
     if length is not None:
-        body = rest.encode()[:length].decode("utf-8", "replace")
+        raw = rest.encode("utf-8", "surrogateescape")[:length]
+        body = raw.decode("utf-8", "surrogateescape")
     word = first.split(" ", 1)[0]
     kind = word if word in (*_SOCKET_WORDS, "api", "bgapi", "sendevent") else "other"
     if word == "sendmsg":

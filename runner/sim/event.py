@@ -76,22 +76,52 @@ def url_encode(value: str) -> str:
     return "".join(out)
 
 
+# The characters switch_xml_ampencode's switch handles before any UTF-8 state (element
+# text: quote, LF and tab stay as they are).
+_XML_SPECIAL = {
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord("\r"): "&#xD;",
+    ord('"'): '"',
+    ord("\n"): "\n",
+    ord("\t"): "\t",
+}
+# The payload bits of a UTF-8 lead byte, by sequence length.
+_LEAD_MASK = {2: 0x1F, 3: 0x0F, 4: 0x07}
+
+
 def xml_text(value: str) -> str:
-    """Escape element text as switch_xml_ampencode does (non-ASCII as ``&#xE9;``)."""
+    """Escape element text as switch_xml_ampencode does, byte by byte (switch_xml.c).
+
+    UTF-8 sequences become ``&#xE9;``. Bytes that do not form one are dropped: a byte
+    that cannot start a sequence, and a byte that breaks one (the partial sequence goes
+    with it). The real 1.10.12 turns the body ``a\\xff\\xfe\\xc3\\xa9b`` into
+    ``a&#xE9;b`` (0xff starts a 4-byte sequence that 0xfe breaks). The special characters
+    are escaped first, even inside a sequence, as the C switch does.
+    """
     out: list[str] = []
-    for ch in value:
-        if ch == "&":
-            out.append("&amp;")
-        elif ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == "\r":
-            out.append("&#xD;")
-        elif ord(ch) > 0x7F:
-            out.append(f"&#x{ord(ch):X};")
+    expecting = 0
+    code = 0
+    for byte in value.encode("utf-8", "surrogateescape"):
+        special = _XML_SPECIAL.get(byte)
+        if special is not None:
+            out.append(special)
+        elif byte < 0x80 and not expecting:
+            out.append(chr(byte))
+        elif not expecting:
+            size = 1
+            while size < 4 and byte >> (7 - size) & 1:
+                size += 1
+            code = byte & _LEAD_MASK.get(size, 0)
+            expecting = size - 1  # 0 for a continuation byte: skipped
+        elif byte >> 6 == 0b10:
+            code = code << 6 | (byte & 0x3F)
+            expecting -= 1
+            if not expecting:
+                out.append(f"&#x{code:X};")
         else:
-            out.append(ch)
+            expecting = 0  # the byte that broke the sequence is dropped with it
     return "".join(out)
 
 

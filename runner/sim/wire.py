@@ -206,13 +206,14 @@ def encode_auth_request() -> bytes:
 
 def encode_reply(text: str) -> bytes:
     """``command/reply`` with a Reply-Text; no Content-Length (there is never a body)."""
-    return f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode()
+    # A reply may quote what the client sent (a Job-UUID): its bytes go back as they came.
+    return f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode("utf-8", "surrogateescape")
 
 
 def encode_reply_headers(headers: list[tuple[str, str]]) -> bytes:
     """A ``command/reply`` carrying extra headers (the ``~`` replies: bgapi, userauth)."""
     lines = "".join(f"{name}: {value}\n" for name, value in headers)
-    return f"Content-Type: command/reply\n{lines}\n".encode()
+    return f"Content-Type: command/reply\n{lines}\n".encode("utf-8", "surrogateescape")
 
 
 def encode_api_response(body: str) -> bytes:

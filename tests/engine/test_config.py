@@ -475,7 +475,11 @@ LEAKS = [
     (f"inbound:\n  - password: [{SECRET}]\n", "2:15: password must be text (put it in quotes)"),
     (
         f"inbound:\n  - password: |\n      {SECRET}\n      second\n",
-        "2:15: password must be one line",
+        "2:15: password holds a line break",
+    ),
+    (
+        f'inbound:\n  - password: "{SECRET}\\x1b[2J"\n',
+        "2:15: password holds a control character",
     ),
     (
         f"inbound:\n  - password: {SECRET}\n    password: other-{SECRET}\n",
@@ -551,8 +555,8 @@ def test_a_bad_password_flag_is_not_echoed() -> None:
 
 def test_pydantic_errors_from_code_do_not_echo_a_password() -> None:
     with pytest.raises(ValueError) as caught:
-        InboundNode(password=f"{SECRET}\n")  # type: ignore[arg-type]
-    assert "password must be one line" in str(caught.value)
+        InboundNode(password=f"{SECRET}\r\nauth x")  # type: ignore[arg-type]
+    assert "password holds a line break" in str(caught.value)
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value)
 

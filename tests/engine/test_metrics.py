@@ -48,3 +48,20 @@ async def test_metrics_and_health() -> None:
                 b"GET only\n",
             )
             tg.cancel_scope.cancel()
+
+
+def test_event_names_freeswitch_does_not_define_count_as_other() -> None:
+    # A made-up name that is not UTF-8 (a surrogate escape from the codec) made every
+    # later /metrics fail to encode; made-up names would each add a series (issue 10).
+    metrics = Metrics()
+    for name in ("CHANNEL_PARK", "X\udcff", "MADE_UP_1", "MADE_UP_2", "CHANNEL_PARK"):
+        metrics.event_received("fs1", name)
+    lines = [
+        line
+        for line in metrics.exposition().decode("utf-8").splitlines()
+        if line.startswith("eslflow_events_received_total")
+    ]
+    assert sorted(lines) == [
+        'eslflow_events_received_total{event="CHANNEL_PARK",node="fs1"} 2.0',
+        'eslflow_events_received_total{event="other",node="fs1"} 3.0',
+    ]

@@ -127,3 +127,47 @@ def test_filter_words_are_joined() -> None:
         "esl", "events", "--filter", "A=b c", "X",
     ]  # fmt: skip
     assert join_filter_args(["--filter", "A=b", "C"]) == ["--filter", "A=b", "C"]
+
+
+RAW_BYTES = b"a\xff\xfe\xc3\xa9b"  # bytes that are not UTF-8 between UTF-8 text
+
+
+async def test_api_prints_bytes_that_are_not_utf8_exactly() -> None:
+    # Issue 10 finding 2: FreeSWITCH hands back a variable's bytes as they are
+    # (tests/realfs/test_raw_bytes.py); fs_cli prints them so, and so do we.
+    def answers(peer: object, command: bytes) -> bytes | None:
+        if command == b"api uuid_getvar u1 raw\n\n":
+            return b"Content-Type: api/response\nContent-Length: 6\n\n" + RAW_BYTES
+        return None
+
+    async with running(FakeSwitch(on_command=answers)) as switch:
+        with anyio.fail_after(20):
+            result = await anyio.run_process(
+                [*ESLFLOW, "esl", "api", "uuid_getvar", "u1", "raw", "--port", str(switch.port)],
+                check=False,
+            )
+    assert (result.returncode, result.stdout, result.stderr) == (0, RAW_BYTES + b"\n", b"")
+
+
+async def test_events_show_bytes_that_are_not_utf8_as_escapes_that_decode_back() -> None:
+    def with_events(peer: object, command: bytes) -> bytes | None:
+        if command.startswith(b"event "):
+            inner = b"Event-Name: CUSTOM\nEvent-Subclass: a::b\nCaller: a%FF%FE%C3%A9b\n\n"
+            head = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(inner)
+            return reply("+OK event listener enabled plain") + head + inner
+        return None
+
+    async with running(FakeSwitch(on_command=with_events)) as switch:
+        with anyio.fail_after(20):
+            result = await anyio.run_process(
+                [*ESLFLOW, "esl", "events", "--count", "1", "--format", "plain",
+                 "CUSTOM", "a::b", "--port", str(switch.port)],
+                check=False,
+            )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, b"")
+    line = result.stdout.decode("utf-8")  # strict: the line is valid UTF-8
+    assert line == (
+        '{"Event-Name": "CUSTOM", "Event-Subclass": "a::b", "Caller": "a\\udcff\\udcfeéb"}\n'
+    )
+    caller = json.loads(line)["Caller"]
+    assert caller.encode("utf-8", "surrogateescape") == RAW_BYTES

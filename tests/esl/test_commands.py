@@ -225,9 +225,28 @@ def test_bgapi_with_job_uuid_matches_the_capture() -> None:
             "uuid must be one word without spaces; it cannot be sent to FreeSWITCH: 'a b'",
         ),
         (
+            # A password is named, never shown (issue 10 finding 9).
             lambda: c.auth("pw\nexit"),
-            "password contains a line break (CR or LF); it cannot be sent to FreeSWITCH: "
-            "'pw\\nexit'",
+            "password contains a line break (CR or LF); it cannot be sent to FreeSWITCH",
+        ),
+        (
+            lambda: c.userauth("1000", "example.com", "pw\r\nexit"),
+            "password contains a line break (CR or LF); it cannot be sent to FreeSWITCH",
+        ),
+        (
+            lambda: c.api("echo a\udcffb\ud800"),
+            "api command holds a lone surrogate that stands for no byte; it cannot be sent "
+            "to FreeSWITCH: 'echo a\\udcffb\\ud800'",
+        ),
+        (
+            lambda: c.execute("playback", "a\0b"),
+            "body holds a NUL byte (FreeSWITCH would cut it there); it cannot be sent to "
+            "FreeSWITCH: 'a\\x00b'",
+        ),
+        (
+            lambda: c.sendevent("CUSTOM", {"X": "a\0b"}, subclass="a::b"),
+            "sendevent header 'X' holds a NUL byte (FreeSWITCH would cut it there); it cannot "
+            "be sent to FreeSWITCH: 'a\\x00b'",
         ),
     ],
 )
@@ -235,6 +254,7 @@ def test_unsafe_values_never_reach_the_wire(make, message: str) -> None:  # type
     with pytest.raises(UnsafeValueError) as info:
         make()
     assert str(info.value) == message
+    assert "exit" not in repr(info.value.args) + repr(info.value.value)
 
 
 @pytest.mark.parametrize(
@@ -264,3 +284,55 @@ def test_multiline_argument_goes_in_the_body_untouched() -> None:
     head, body = data.split(b"\n\n", 1)
     assert body == arg.encode()
     assert head.endswith(b"content-length: %d" % len(arg.encode()))
+
+
+# Surrogate escapes are the bytes the codec could not decode as UTF-8 (surrogateescape):
+# every serializer sends them back as those very bytes (issue 10 finding 2).
+RAW = "a\udcff\udcfeb"
+
+
+@pytest.mark.parametrize(
+    ("make", "wire"),
+    [
+        (lambda: c.api(f"echo {RAW}"), b"api echo a\xff\xfeb\n\n"),
+        (lambda: c.bgapi(f"echo {RAW}"), b"bgapi echo a\xff\xfeb\n\n"),
+        (
+            lambda: c.bgapi(f"echo {RAW}", job_uuid="j-1"),
+            b"bgapi echo a\xff\xfeb\nJob-UUID: j-1\n\n",
+        ),
+        (
+            lambda: c.execute("playback", RAW, uuid="u-1"),
+            b"sendmsg u-1\ncall-command: execute\nexecute-app-name: playback\n"
+            b"content-type: text/plain\ncontent-length: 4\n\na\xff\xfeb",
+        ),
+        (
+            lambda: c.execute("playback", RAW, uuid="u-1", arg_in_body=False),
+            b"sendmsg u-1\ncall-command: execute\nexecute-app-name: playback\n"
+            b"execute-app-arg: a\xff\xfeb\n\n",
+        ),
+        (
+            lambda: c.sendevent("CUSTOM", {"X-Name": RAW}, RAW, subclass="a::b"),
+            b"sendevent CUSTOM\nEvent-Subclass: a::b\nX-Name: a\xff\xfeb\n"
+            b"content-type: text/plain\ncontent-length: 4\n\na\xff\xfeb",
+        ),
+        (
+            lambda: c.xferext([("set", f"x={RAW}")], uuid="u-1"),
+            b"sendmsg u-1\ncall-command: xferext\napplication: set x=a\xff\xfeb\n\n",
+        ),
+        (
+            lambda: c.filter("Caller-Caller-ID-Name", RAW),
+            b"filter Caller-Caller-ID-Name a\xff\xfeb\n\n",
+        ),
+        (lambda: c.auth(RAW), b"auth a\xff\xfeb\n\n"),
+    ],
+)
+def test_surrogate_escapes_go_out_as_the_bytes_they_came_from(make, wire: bytes) -> None:  # type: ignore[no-untyped-def]
+    assert make() == wire
+
+
+def test_describe_masks_passwords() -> None:
+    assert c.describe(c.auth("s3cret")) == "auth ********"
+    assert c.describe(c.userauth("1000", "example.com", "s3cret")) == (
+        "userauth 1000@example.com:********"
+    )
+    assert c.describe(c.api("status")) == "api status"

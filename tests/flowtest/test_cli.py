@@ -254,3 +254,71 @@ def test_no_test_files_is_an_error(project: Path) -> None:
         "ERROR nowhere  (test files)",
         "      nowhere: no such file or folder",
     ]
+
+
+ECHO_FLOW = """\
+flow: echo-name
+trigger: CHANNEL_PARK
+steps:
+  - execute: {app: log, arg: "INFO ${{ event['Caller-Caller-ID-Name'] }}"}
+  - log: "name ${{ event['Caller-Caller-ID-Name'] }}"
+  - hangup
+"""
+
+# A caller name with a terminal escape and a byte that is not UTF-8 (YAML's \\udcff is
+# the surrogate escape the codec makes of the byte 0xff).
+ECHO_TEST = """\
+test: a hostile name
+flows: [../echo.yaml]
+call:
+  destination: "5000"
+  caller: {{number: "1000", name: "A\\x1b[2JB \\udcff"}}
+expect:
+  commands:
+    - execute: {{app: log, arg: "{arg}"}}
+    - hangup: NORMAL_CLEARING
+"""
+
+
+def test_raw_bytes_in_a_call_compare_exactly_and_print_escaped(tmp_path: Path) -> None:
+    """Issue 10 findings 2 and 10: a test can expect a caller's exact bytes, and a report
+    (text and JUnit) shows control characters and such bytes escaped, one line each."""
+    (tmp_path / "echo.yaml").write_text(ECHO_FLOW)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "good.test.yaml").write_text(ECHO_TEST.format(arg="INFO A\\x1b[2JB \\udcff"))
+    (tests / "bad.test.yaml").write_text(ECHO_TEST.format(arg="INFO nope"))
+    junit = tmp_path / "junit.xml"
+    code, output = invoke(
+        "test",
+        str(tests / "good.test.yaml"),
+        str(tests / "bad.test.yaml"),
+        "-v",
+        "--junit",
+        str(junit),
+    )
+    assert code == 1
+    lines = output.splitlines()
+    good, bad = tests / "good.test.yaml", tests / "bad.test.yaml"
+    flow = tmp_path / "echo.yaml"
+    assert [line.rstrip() for line in lines[:-1]] == [
+        f"PASS  {good}:1  a hostile name  (1 s simulated)",
+        "           0 s  flow echo-name started on 00000000-0000-4000-8000-000000000001",
+        f"           0 s  execute log INFO A\\x1b[2JB \\xff  {flow}:4:5",
+        f"           0 s  hangup NORMAL_CLEARING           {flow}:6:5",
+        "           0 s  log info: name A\\x1b[2JB \\xff",
+        f"FAIL  {bad}:1  a hostile name  (1 s simulated)",
+        "      commands: 1 expected command missing, 1 unexpected",
+        "        (- expected, not sent   + sent, not expected)",
+        f"        - execute log INFO nope            expected at {bad}:8:7",
+        f"        + execute log INFO A\\x1b[2JB \\xff  {flow}:4:5",
+        f"          hangup NORMAL_CLEARING           {flow}:6:5",
+        "           0 s  flow echo-name started on 00000000-0000-4000-8000-000000000001",
+        f"           0 s  execute log INFO A\\x1b[2JB \\xff  {flow}:4:5",
+        f"           0 s  hangup NORMAL_CLEARING           {flow}:6:5",
+        "           0 s  log info: name A\\x1b[2JB \\xff",
+    ]
+    # JUnit XML stays well-formed (XML 1.0 allows no ESC) and shows the same text.
+    failure = ET.parse(junit).getroot().find(".//failure")
+    assert failure is not None and failure.text is not None
+    assert f"        + execute log INFO A\\x1b[2JB \\xff  {flow}:4:5" in failure.text

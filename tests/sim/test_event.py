@@ -229,3 +229,21 @@ def test_get_is_case_insensitive_like_switch_event_get_header() -> None:
     assert event.get("key") == "kelvin"  # KELVIN SIGN lower-cases to 'k'
     assert event.get("i̇d") == "dotted"  # 'İ' lower-cases to two characters
     assert event.get("Unique-I") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        # Seen on FreeSWITCH 1.10.12 (tests/realfs/test_raw_bytes.py): a sendevent body
+        # in an xml event loses the bytes that are not UTF-8.
+        (b"a\xff\xfe\xc3\xa9b", "a&#xE9;b"),
+        (b"\xf0\x9f\x98\x80", "&#x1F600;"),
+        (b"a\x80b", "ab"),  # a continuation byte cannot start a sequence
+        (b"\xc3b", ""),  # 'b' breaks the sequence and is dropped with it
+        (b"\xc3&\xa9", "&amp;&#xE9;"),  # specials are escaped even inside a sequence
+        (b"\xe2\x82", ""),  # cut short at the end
+        (b"\xc3\n\xa9", "\n&#xE9;"),  # so is a line feed
+    ],
+)
+def test_xml_text_drops_what_is_not_utf8_like_switch_xml(raw: bytes, text: str) -> None:
+    assert xml_text(raw.decode("utf-8", "surrogateescape")) == text

@@ -279,3 +279,18 @@ def test_command_heads_end_where_read_packet_ends_them(data: bytes, cuts: list[i
         while (command := reader.next()) is not None:
             heads.append(command.raw)
     assert heads == _heads_byte_by_byte(data)
+
+
+def test_replies_quote_a_clients_bytes_as_they_came() -> None:
+    # A bgapi's Job-UUID comes back in the reply: bytes that are not UTF-8 (read as
+    # surrogate escapes) used to make the simulator raise instead of answering.
+    reader = CommandReader()
+    reader.feed(b"bgapi status\nJob-UUID: j\xff\n\n")
+    command = reader.next()
+    assert command is not None
+    job = command.header("Job-UUID")
+    assert job == "j\udcff"
+    assert encode_reply_headers([("Reply-Text", f"+OK Job-UUID: {job}"), ("Job-UUID", job)]) == (
+        b"Content-Type: command/reply\nReply-Text: +OK Job-UUID: j\xff\nJob-UUID: j\xff\n\n"
+    )
+    assert encode_reply(f"-ERR {job}") == b"Content-Type: command/reply\nReply-Text: -ERR j\xff\n\n"
