@@ -184,6 +184,10 @@ class ExecuteArgs(Model):
         return self
 
 
+DIAL_STRING_APPS: Final = frozenset({"bridge", "att_xfer"})
+"""Applications whose argument is a dial string: a value must not add legs or variables."""
+
+
 class ExecuteStep(StepBase):
     """Run an application on the channel (`sendmsg` execute)."""
 
@@ -208,7 +212,8 @@ class ExecuteStep(StepBase):
         """
         if self.execute.arg is None:
             return None
-        return self.execute.arg.render(ctx, guard=Guard.APP_ARG, raw=self.raw, where=self).text
+        guard = Guard.DIAL_ARG if self.execute.app in DIAL_STRING_APPS else Guard.APP_ARG
+        return self.execute.arg.render(ctx, guard=guard, raw=self.raw, where=self).text
 
 
 def _hangup_short(value: object) -> object:
@@ -343,7 +348,7 @@ class XferextStep(StepBase):
             if item.arg is None:
                 lines.append(item.app)
                 continue
-            arg = item.arg.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self)
+            arg = item.arg.render(ctx, guard=Guard.APP_LINE, raw=self.raw, where=self)
             lines.append(f"{item.app} {arg.text}")
         return lines
 
