@@ -20,7 +20,7 @@ EXPANDING: dict[str, str] = {
     "backslash-brace": "$\\\\{system(touch MARK)}",
     "two-quote-escapes": "$\\'\\'{system(touch MARK)}",
     "nested": "${system(touch MARK)${x}}",
-    "inner-api": "${expr(1)}${system(touch MARK)}",
+    "after-a-variable": "${no_such_variable}${system(touch MARK)}",
     "space-form": "${system touch MARK}",
     "url-decoded": "${system(touch MARK)}",  # arrived as %24%7Bsystem(...)%7D in an event
 }

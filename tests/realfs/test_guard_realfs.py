@@ -23,6 +23,7 @@ import anyio
 import pytest
 from helpers.engine_sim import Wire, flows
 from helpers.freeswitch import RealSwitch, new_uuid
+from helpers.fs_expander import expand
 from helpers.hostile import (
     ARG_SAFE,
     BENIGN,
@@ -36,7 +37,7 @@ from helpers.hostile import (
 )
 
 from runner.engine.service import Engine, NodeSpec
-from runner.esl import InboundConnection
+from runner.esl import InboundConnection, commands
 from runner.esl.event import Event
 from runner.esl.inbound import Backoff
 
@@ -368,3 +369,60 @@ async def test_hostile_values_never_expand_and_ordinary_ones_arrive_unchanged(
     assert extra == 0
     assert sinks["decode"] == len(run.cases)
     assert controls_expanded == len(controls), "the marker technique must work (raw: true)"
+
+
+MODEL_TEXTS = [
+    *EXPANDING.values(),
+    *REWRITTEN.values(),
+    *BENIGN.values(),
+    "$$5 ${x}",
+    "${a}x${b}",
+    "$\\\\\\'{system(touch MARK)}",
+    "a\\n\\s\\t",
+]
+
+
+@pytest.mark.parametrize("form", ["body", "header"])
+async def test_the_expander_model_matches_the_real_switch(
+    real_switch: RealSwitch, tmp_path: Path, form: str
+) -> None:
+    """What tests/helpers/fs_expander.py predicts for `execute set` (two passes) is what
+    FreeSWITCH stores and runs, in the body form (eslflow's) and the header form."""
+    mismatches: list[str] = []
+    async with InboundConnection.connect(
+        real_switch.host, real_switch.port, real_switch.password
+    ) as conn:
+        uuid = new_uuid()
+        reply = await conn.api(
+            f"originate {{origination_uuid={uuid}}}loopback/9002/default &park()"
+        )
+        assert reply == f"+OK {uuid}\n"
+        await conn.myevents(uuid)
+        events = conn.events()
+        for index, template in enumerate(MODEL_TEXTS):
+            marker = tmp_path / f"model-{index}"
+            text = marked(template, str(marker))
+            app_uuid = new_uuid()
+            data = commands.execute(
+                "set",
+                f"gm{index}={text}",
+                uuid=uuid,
+                event_uuid=app_uuid,
+                arg_in_body=form == "body",
+            )
+            await conn.command(data)
+            with anyio.fail_after(10):
+                async for event in events:
+                    if event.get("Application-UUID") == app_uuid and (
+                        event.get("Event-Name") == "CHANNEL_EXECUTE_COMPLETE"
+                    ):
+                        break
+            stored = await conn.api(f"uuid_getvar {uuid} gm{index}")
+            expected, count = expand(text, 2)
+            ran = marker.exists()
+            if (stored, ran) != (expected or "_undef_", "MARK" in template and count > 0):
+                mismatches.append(
+                    f"{text!r}: switch {stored!r} ran={ran}, model {expected!r} {count}"
+                )
+        await conn.api(f"uuid_kill {uuid}")
+    assert mismatches == []
