@@ -130,8 +130,17 @@ def expansion_culprit(text: str, pieces: Sequence[Piece]) -> Piece | None:
 
 
 def rewrite_culprit(text: str, pieces: Sequence[Piece]) -> tuple[Piece, str] | None:
-    """A value that takes part in an escape the expander rewrites, and that escape."""
+    """A value that takes part in an escape the expander rewrites, and that escape.
+
+    `$$` counts too: when the expander runs over the text, `$$x` loses a `$`.
+    """
     owners = Owners(text, pieces)
+    index = text.find("$$")
+    while index != -1:
+        culprit = owners.first(index, index + 2)
+        if culprit is not None:
+            return culprit, "$$"
+        index = text.find("$$", index + 1)
     index = text.find("\\")
     while index != -1:
         pair = text[index : index + 2]

@@ -264,8 +264,8 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: Whe
             raise UnsafeSubstitutionError(
                 f"{_prefix(where)}value from {culprit.origin} would put the escape "
                 f"'{escape}' into the command, which FreeSWITCH's expander rewrites "
-                f"(\\\\ to \\, \\$ to $, \\' dropped): the value would not arrive as sent; "
-                f"refused — {_TRUSTED}",
+                f"(\\\\ to \\, \\$ to $, \\' dropped, $$ to $): the value would not "
+                f"arrive as sent; refused — {_TRUSTED}",
                 origin=culprit.origin,
             )
     if Guard.NO_SCOPE in guard:

@@ -40,6 +40,7 @@ REWRITTEN: dict[str, str] = {
     "escaped-quote": "a\\'b",
     "escaped-backslash": "C:\\\\server",
     "escaped-dollar": "\\$5",
+    "double-dollar": "$$5",
 }
 """Values the expander would change (escapes it rewrites): refused, not sent altered."""
 
