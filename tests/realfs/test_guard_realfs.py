@@ -426,3 +426,29 @@ async def test_the_expander_model_matches_the_real_switch(
                 )
         await conn.api(f"uuid_kill {uuid}")
     assert mismatches == []
+
+
+async def test_freeswitch_expands_a_variables_value_again(
+    real_switch: RealSwitch, tmp_path: Path
+) -> None:
+    """Why a flow's own `${var}` is dangerous when a caller controls `var`: the expander
+    expands the variable's value too (switch_channel_expand_variables_check). api lines
+    are not expanded: uuid_setvar stores the text as it is."""
+    marker = tmp_path / "stored"
+    async with InboundConnection.connect(
+        real_switch.host, real_switch.port, real_switch.password
+    ) as conn:
+        uuid = new_uuid()
+        reply = await conn.api(
+            f"originate {{origination_uuid={uuid}}}loopback/9002/default &park()"
+        )
+        assert reply == f"+OK {uuid}\n"
+        value = f"${{system(touch {marker})}}"
+        assert await conn.api(f"uuid_setvar {uuid} caller_text {value}") == "+OK\n"
+        assert await conn.api(f"uuid_getvar {uuid} caller_text") == value
+        assert not marker.exists()
+        await conn.myevents(uuid)
+        with anyio.fail_after(10):
+            await conn.execute(uuid, "log", "INFO ${caller_text}", wait=True)
+        await conn.api(f"uuid_kill {uuid}")
+    assert marker.exists()
