@@ -30,6 +30,11 @@ delimiter of switch_separate_string (src/switch_utils.c), originate's `&app(args
 `{...}`/`[...]`/`<...>` variable blocks and `,`/`|` leg separators
 (src/switch_ivr_originate.c), `;` URI parameters."""
 
+DIAL_CHARS: Final = frozenset("'\"\\^{}[]<>,|;")
+"""Characters with a meaning in a dial string (bridge's argument): variable blocks and
+their `,`/quotes/escapes (switch_event_create_brackets), leg separators, URI parameters.
+Spaces and `&()` are plain text there."""
+
 ENTERPRISE: Final = ":_:"
 """originate's enterprise separator (src/switch_ivr_originate.c)."""
 
@@ -164,14 +169,19 @@ def scope_culprit(text: str, pieces: Sequence[Piece]) -> Piece | None:
     return Owners(text, pieces).first(0, bracket + 1)
 
 
-def shape_culprit(text: str, pieces: Sequence[Piece]) -> tuple[Piece, str] | None:
-    """A value carrying what splits or extends an api command: whitespace, quotes,
-    escapes, `&app()`, variable blocks, leg separators (see SHAPE_CHARS)."""
+def shape_culprit(
+    text: str, pieces: Sequence[Piece], *, dial_string: bool = False
+) -> tuple[Piece, str] | None:
+    """A value carrying what splits or extends an api command (SHAPE_CHARS, whitespace)
+    or, with `dial_string`, a dial string (DIAL_CHARS); `:_:` in both."""
     for piece in pieces:
         if piece.raw:
             continue
         for char in text[piece.start : piece.end]:
-            if char in SHAPE_CHARS or char.isspace():
+            if dial_string:
+                if char in DIAL_CHARS:
+                    return piece, char
+            elif char in SHAPE_CHARS or char.isspace():
                 return piece, char
     owners = Owners(text, pieces)
     index = text.find(ENTERPRISE)

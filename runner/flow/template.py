@@ -80,13 +80,15 @@ class Guard(enum.Flag):
     """No value in a leading `%[...]`, which sets scope variables for the application."""
     FIXED_SHAPE = 16
     """No value adds arguments, applications or call legs (spaces, `&`, `{`, `,`, ...)."""
+    FIXED_DIAL = 32
+    """No value adds call legs or channel variables to a dial string (`,`, `|`, `{`, ...)."""
 
     TEXT = NONE
     BODY = NONE
     HEADER = NO_BREAK_IN_VALUES | SINGLE_LINE
     APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION | NO_SCOPE
     APP_LINE = APP_ARG | SINGLE_LINE
-    DIAL_ARG = APP_ARG | FIXED_SHAPE
+    DIAL_ARG = APP_ARG | FIXED_DIAL
     COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION | FIXED_SHAPE
 
 
@@ -277,8 +279,9 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: Whe
                 f"its argument; refused — {_TRUSTED}",
                 origin=culprit.origin,
             )
-    if Guard.FIXED_SHAPE in guard:
-        shape = expansion.shape_culprit(text, pieces)
+    if Guard.FIXED_SHAPE in guard or Guard.FIXED_DIAL in guard:
+        dial = Guard.FIXED_SHAPE not in guard
+        shape = expansion.shape_culprit(text, pieces, dial_string=dial)
         if shape is not None:
             culprit, char = shape
             raise UnsafeSubstitutionError(

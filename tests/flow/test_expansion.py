@@ -209,16 +209,29 @@ def test_bridge_takes_a_dial_string_so_its_values_keep_their_shape() -> None:
     flow = """flow: f
 trigger: {event: CUSTOM, subclass: "t::probe"}
 steps:
-  - execute: {app: bridge, arg: "user/${{ event['X-Value'] }}"}
+  - execute: {app: bridge, arg: "{origination_caller_id_name=${{ event['X-Value'] }}}user/1"}
   - execute: {app: set, arg: "x=${{ event['X-Value'] }}"}
 """
     loaded = load_flow_sources([("flows/x.yaml", flow)])["f"]
     bridge, set_ = loaded.steps
     assert isinstance(bridge, ExecuteStep) and isinstance(set_, ExecuteStep)
-    ctx = RenderContext(captures=(), event={"X-Value": SHAPE["second-leg"]}, vars={}, uuid="u")
-    with pytest.raises(UnsafeSubstitutionError, match="contains ',', which FreeSWITCH's"):
-        bridge.render_arg(ctx)
-    assert set_.render_arg(ctx) == "x=" + SHAPE["second-leg"]
+
+    def ctx(value: str) -> RenderContext:
+        return RenderContext(captures=(), event={"X-Value": value}, vars={}, uuid="u")
+
+    # A name with spaces stays one variable's value; one with a comma would add another.
+    name = "John Smith & Co (Sales)"
+    assert bridge.render_arg(ctx(name)) == f"{{origination_caller_id_name={name}}}user/1"
+    for value, char in [
+        ("John,origination_caller_id_number=666", "','"),
+        ("x}sofia/gateway/evil/900|", "'}'"),
+        ("1000:_:sofia/gateway/evil/900", "':_:'"),
+        ("it's", "'''"),
+        (SHAPE["second-leg"], "','"),
+    ]:
+        with pytest.raises(UnsafeSubstitutionError, match=f"contains {char}, which FreeSWITCH"):
+            bridge.render_arg(ctx(value))
+        assert set_.render_arg(ctx(value)) == "x=" + value
 
 
 # -- load time: a value inside a flow-written ${...} -----------------------------------------
