@@ -224,18 +224,48 @@ async def collect(conn: InboundConnection, run: Run, expected: int, done: anyio.
                 done.set()
 
 
-def classify(wire: Wire) -> Counter[str]:
-    """What the engine wrote: url_decode calls, done events, and sink commands by kind."""
-    kinds: Counter[str] = Counter()
+Command = tuple[str, ...]
+
+
+def written(wire: Wire) -> Counter[Command]:
+    """Every command the engine wrote, as (kind, what it carries), done events left out."""
+    found: Counter[Command] = Counter()
     for data in wire.all:
-        head = data.split(b"\n", 1)[0]
-        if head.startswith(b"api url_decode "):
-            kinds["decode"] += 1
-        elif b"guard::done" in data:
-            kinds["done"] += 1
-        else:
-            kinds["sink"] += 1
-    return kinds
+        head, _, body_bytes = data.partition(b"\n\n")
+        first, *rest = head.decode().split("\n")
+        fields = dict(line.split(": ", 1) for line in rest)
+        body = body_bytes.decode()
+        verb, _, line = first.partition(" ")
+        if verb in {"api", "bgapi"}:
+            found[(verb, line)] += 1
+        elif verb == "sendmsg":
+            found[("execute", fields["execute-app-name"], body)] += 1
+        elif fields.get("Event-Subclass") == "guard::echo":
+            sink = fields["X-Sink"]
+            found[("event", sink, fields["X-Echo"] if sink == "event-header" else body)] += 1
+        elif fields.get("Event-Subclass") != "guard::done":
+            found[("unknown", data.decode())] += 1
+    return found
+
+
+def expected(case: Case, uuid: str, passed: bool) -> Iterator[Command]:
+    """The commands a case must write: its url_decode, and its sink's if it passed."""
+    yield ("api", "url_decode " + urllib.parse.quote_from_bytes(case.value, safe=""))
+    if not passed or case.sink == "log":
+        return
+    i, text = case.index, case.text
+    yield {
+        "set": ("execute", "set", f"g{i}_set={text}"),
+        "raw": ("execute", "set", f"g{i}_raw={text}"),
+        "var": ("execute", "set", f"g{i}_var={text}"),
+        "app-log": ("execute", "log", f"INFO g{i} {text}"),
+        "app-start": ("execute", "log", text),
+        "api": ("api", f"uuid_setvar {uuid} g{i}_api {text}"),
+        "bgapi": ("bgapi", f"uuid_setvar {uuid} g{i}_bgapi {text}"),
+        "expand": ("api", f"expand uuid_setvar {uuid} g{i}_expand {text}"),
+        "event-header": ("event", "event-header", text),
+        "event-body": ("event", "event-body", text),
+    }.get(case.sink, ("execute", "set", f"g{i}_split={case.before}{text}{case.after}"))
 
 
 def arrived(case: Case, run: Run, stored: dict[int, str], logged: set[str]) -> str | None:
@@ -350,24 +380,25 @@ async def test_hostile_values_never_expand_and_ordinary_ones_arrive_unchanged(
         got = arrived(case, run, stored, logged)
         if got != text:
             problems.append(f"{label}: reached the switch as {got!r}, sent {text!r}")
-    sinks = Counter(classify(wire))
-    expected_sink_commands = sum(
-        1 for c in run.cases if run.done.get((c.index, c.sink)) == "ok" and c.sink != "log"
-    )
-    extra = sinks["sink"] - expected_sink_commands
+    should: Counter[Command] = Counter()
+    for case in run.cases:
+        ok = run.done.get((case.index, case.sink)) == "ok"
+        should.update(expected(case, calls[case.index % CALLS], ok))
+    wrote = written(wire)
+    extra, missing = wrote - should, should - wrote
     controls_expanded = sum(c.marker.exists() for c in controls)
     altered = sum("reached the switch as" in problem for problem in problems)
     print(
         f"\nguard corpus on FreeSWITCH 1.10.12: {len({c.name for c in cases})} values x "
         f"{len(SINKS)} sinks + {len(SPLIT)} split = {len(cases)} cases; refused {refused}, "
         f"passed unchanged {passed - altered}, "
-        f"expansions {expansions}, extra commands {extra}; raw controls expanded "
+        f"expansions {expansions}, extra commands {extra.total()} "
+        f"(missing {missing.total()}); raw controls expanded "
         f"{controls_expanded}/{len(controls)}"
     )
     assert problems == [], "\n".join(problems[:40]) + f"\n({len(problems)} problems)"
     assert expansions == 0
-    assert extra == 0
-    assert sinks["decode"] == len(run.cases)
+    assert extra == Counter() and missing == Counter()
     assert controls_expanded == len(controls), "the marker technique must work (raw: true)"
 
 
