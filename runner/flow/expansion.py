@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Final
 
 RUN_CHARS: Final = "$\\'"
-"""Characters the expander may delete between a `$` and a `{` (switch_channel.c)."""
+"""Characters that may vanish between a `$` and a `{`: the expander's escapes
+(switch_channel.c) and switch_separate_string's quotes (switch_utils.c)."""
 
 REWRITTEN: Final = ("\\\\", "\\'", "\\$")
 """Escapes the expander rewrites (switch_channel_expand_variables_check)."""
@@ -70,13 +71,14 @@ def run_start(text: str, brace: int) -> int:
 def closer(text: str, brace: int) -> int:
     """Index of the `}` that closes the expansion opened at `brace` (len(text) if none).
 
-    Nested braces count, as switch_channel_expand_variables_check counts them; an
-    unclosed expansion runs to the end of the text (and is still expanded).
+    Nested braces count, as switch_channel_expand_variables_check counts them (not a
+    `{` right after the opening one); an unclosed expansion runs to the end of the text
+    (and is still expanded).
     """
     depth = 1
     for index in range(brace + 1, len(text)):
         char = text[index]
-        if char == "{":
+        if char == "{" and index != brace + 1:
             depth += 1
         elif char == "}":
             depth -= 1

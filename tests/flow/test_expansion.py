@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 
 import pytest
 from helpers.fs_expander import expand, expand_once
@@ -285,3 +286,14 @@ def test_a_substitution_inside_a_flow_written_expansion_is_refused_at_load(
 )
 def test_raw_steps_and_sinks_that_never_expand_may_hold_them(step: str) -> None:
     load_flow_sources([("flows/t.yaml", HEAD + step)])
+
+
+@pytest.mark.parametrize(
+    "value", ["$\\'" * 20_000 + "{", "{" * 60_000, "${" * 30_000, "\\" * 60_000 + "'"]
+)
+def test_the_guard_costs_linear_time_on_long_values(value: str) -> None:
+    # 60,000 characters take ~0.15 s here; a quadratic scan would take minutes.
+    started = time.perf_counter()
+    with pytest.raises(UnsafeSubstitutionError):
+        render("x=", value, "${x}", guard=Guard.COMMAND)
+    assert time.perf_counter() - started < 1.0
