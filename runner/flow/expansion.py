@@ -161,14 +161,30 @@ def rewrite_culprit(text: str, pieces: Sequence[Piece]) -> tuple[Piece, str] | N
 
 
 def scope_culprit(text: str, pieces: Sequence[Piece]) -> Piece | None:
-    """A value in a leading `%[...]` or `%x[...]`: switch_core_session.c reads it as
-    scope variables for the application (`%[var=val]arg`), not as the argument."""
-    if not text.startswith("%"):
-        return None
-    bracket = 1 if text[1:2] == "[" else 2 if text[2:3] == "[" else 0
-    if not bracket:
-        return None
-    return Owners(text, pieces).first(0, bracket + 1)
+    """A value in a leading `%[...]` or `%x[...]`: switch_core_session.c reads it, after
+    expansion, as scope variables for the application (`%[var=val]arg`).
+
+    The flow's own expansions at the start of the text may expand to anything (`%` or
+    nothing included), so after them a value may not bring a `%` or a `[` either.
+    """
+    owners = Owners(text, pieces)
+    if text.startswith("%"):
+        bracket = 1 if text[1:2] == "[" else 2 if text[2:3] == "[" else 0
+        if bracket:
+            culprit = owners.first(0, bracket + 1)
+            if culprit is not None:
+                return culprit
+    lead = 0
+    for start, end in expansions(text):
+        if start != lead:
+            break
+        lead = end + 1
+        window = text[lead : lead + 3]
+        if window.startswith("%") or "[" in window:
+            culprit = owners.first(lead, lead + 3)
+            if culprit is not None:
+                return culprit
+    return None
 
 
 def shape_culprit(

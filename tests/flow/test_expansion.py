@@ -118,6 +118,17 @@ def test_a_value_opening_scope_variables_is_refused(name: str) -> None:
     assert render("x=", SCOPE[name]).startswith("x=%")  # only at the start of the argument
 
 
+@pytest.mark.parametrize(
+    ("before", "value"), [("${x}", "%[a=b]c"), ("${x}", "[a=b]c"), ("${x}${y}", "a[b]")]
+)
+def test_scope_variables_after_the_flows_leading_expansions_are_refused(
+    before: str, value: str
+) -> None:
+    with pytest.raises(UnsafeSubstitutionError, match="scope variables"):
+        render(before, value)
+    assert render("x" + before, value) == f"x{before}{value}"  # not at the start
+
+
 @pytest.mark.parametrize("name", list(BENIGN))
 def test_ordinary_values_pass_unchanged_and_stay_unchanged_on_the_switch(name: str) -> None:
     value = BENIGN[name]
