@@ -3,8 +3,9 @@
 Executors raise `StepFailed` (or the flow language's `FlowRuntimeError`, or an ESL
 error) when the step cannot do its job; the instance turns that into `on_error`.
 Every value bound for the wire is rendered by the flow language's `render_*` helpers,
-which apply the right guard: no CR/LF in headers or command lines, and no `${` coming
-from a substituted value into an application argument or api command unless `raw`.
+which apply the right guard: no CR/LF in headers or command lines, and no substituted
+value that FreeSWITCH could expand or that would reshape an api command, unless `raw`
+(runner/flow/expansion.py).
 """
 
 from __future__ import annotations

@@ -19,12 +19,13 @@ from runner.flow.errors import (
     SourcePos,
     UnsafeSubstitutionError,
 )
+from runner.flow.expansion import Piece
 from runner.flow.expr import Expression, RawStr, compile_expression
 from runner.flow.flowset import EventKey, FlowSet, Match
 from runner.flow.loader import find_flow_files, load_flow_sources, load_flows
 from runner.flow.models import Flow, Trigger
 from runner.flow.steps import STEP_KINDS, Step, StepBase
-from runner.flow.template import Guard, Piece, Rendered, Template
+from runner.flow.template import Guard, Rendered, Template
 
 __all__ = [
     "STEP_KINDS",

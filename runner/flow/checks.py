@@ -5,7 +5,9 @@
 - `goto`/`call` targets exist (short names resolved: a block of the flow, else a flow);
 - connection-level steps (`linger`, `myevents`, `divert_events`, `resume`) only in
   outbound flows, directly or through a called flow;
-- flow names unique across every file.
+- flow names unique across every file;
+- no capture or expression inside a FreeSWITCH `${...}` the flow wrote (`${$1}`) in what
+  FreeSWITCH expands, unless the step is `raw`: the value would choose what it expands.
 Regexes, expressions, durations and CUSTOM subclasses are checked while the models
 validate, so their errors come with the others of the same file.
 Also stamps every flow and step with its source position.
@@ -36,10 +38,14 @@ from runner.flow.steps import (
     StepBase,
     Target,
     WaitStep,
+    XferextStep,
 )
 from runner.flow.template import Capture, Expr, Template
 from runner.flow.translate import resolve
 from runner.flow.yamldoc import DataPath, Document, SourceFile
+
+EXPANDING_STEPS: Final = (ExecuteStep, XferextStep, ApiStep, BgapiStep)
+"""Steps whose text FreeSWITCH expands (application arguments, api commands)."""
 
 BUILTIN_VARS: Final = frozenset({"error"})
 """Variables the engine sets itself: `error` holds the failure message in on_error."""
@@ -233,6 +239,33 @@ def _var_errors(item: Loaded, known: set[str]) -> Iterator[FlowError]:
                 )
 
 
+def _expansion_hole_errors(item: Loaded) -> Iterator[FlowError]:
+    """`${$1}`: a substitution inside a FreeSWITCH expansion the flow's text opened."""
+    for step_path, step in item.flow.walk():
+        if isinstance(step, EXPANDING_STEPS) and not step.raw:
+            yield from _holes_in(item, _values(step, step_path, None))
+
+
+def _holes_in(item: Loaded, found: Iterator[Found]) -> Iterator[FlowError]:
+    for path, value, _ in found:
+        if not isinstance(value, Template):
+            continue
+        for part in value.expansion_holes:
+            if isinstance(part, Capture):
+                what = f"'${part.number}'"
+            else:
+                what = f"'${{{{ {part.expression.source} }}}}'"
+            yield item.error(
+                path,
+                f"{what} is inside a FreeSWITCH ${{...}} written in the flow, so the value "
+                "would choose what FreeSWITCH expands (${system(...)} runs a shell command); "
+                "refused — write the variable name out, or mark the step `raw: true` only if "
+                "the value is trusted",
+                offset=part.offset,
+                part=value.source,
+            )
+
+
 # --- goto/call targets, outbound-only steps ---------------------------------------------
 
 
@@ -372,6 +405,7 @@ def check_flows(items: list[Loaded], other_names: dict[str, SourcePos]) -> list[
     callers = _callers(flows)
     for item in items:
         errors.extend(_capture_errors(item))
+        errors.extend(_expansion_hole_errors(item))
         known_vars = defined_vars(item.flow) | BUILTIN_VARS
         for caller in callers.get(item.flow.flow, ()):
             known_vars |= defined_vars(flows[caller].flow)

@@ -184,6 +184,10 @@ class ExecuteArgs(Model):
         return self
 
 
+DIAL_STRING_APPS: Final = frozenset({"bridge", "att_xfer"})
+"""Applications whose argument is a dial string: a value must not add legs or variables."""
+
+
 class ExecuteStep(StepBase):
     """Run an application on the channel (`sendmsg` execute)."""
 
@@ -201,14 +205,15 @@ class ExecuteStep(StepBase):
     )
 
     def render_arg(self, ctx: RenderContext) -> str | None:
-        """The argument, guarded for an application arg (no `${` from values, no CR/LF in them).
+        """The argument, guarded for an application arg (Guard.APP_ARG; DIAL_ARG for bridge).
 
         A result with a line break comes from the flow's own text: send it in the body
         form of `sendmsg` execute (content-type text/plain), never as a header.
         """
         if self.execute.arg is None:
             return None
-        return self.execute.arg.render(ctx, guard=Guard.APP_ARG, raw=self.raw, where=self).text
+        guard = Guard.DIAL_ARG if self.execute.app in DIAL_STRING_APPS else Guard.APP_ARG
+        return self.execute.arg.render(ctx, guard=guard, raw=self.raw, where=self).text
 
 
 def _hangup_short(value: object) -> object:
@@ -334,16 +339,21 @@ class XferextStep(StepBase):
         description="The extension's applications, in order.",
         examples=[["answer", {"app": "playback", "arg": "ivr/ivr-welcome.wav"}]],
     )
-    raw: bool = Field(default=False, description="DANGEROUS: allow ${...} from values.")
+    raw: bool = Field(
+        default=False,
+        description="DANGEROUS: let substituted values open ${...} or carry escapes into "
+        "the arguments (docs/flow-language.md). Only for trusted values.",
+    )
 
     def render_apps(self, ctx: RenderContext) -> list[str]:
-        """One `application` header value per app: `name arg`, guarded like an app arg."""
+        """One `application` header value per app: `name arg`, guarded like an app arg
+        on one line (Guard.APP_LINE)."""
         lines = []
         for item in self.xferext:
             if item.arg is None:
                 lines.append(item.app)
                 continue
-            arg = item.arg.render(ctx, guard=Guard.COMMAND, raw=self.raw, where=self)
+            arg = item.arg.render(ctx, guard=Guard.APP_LINE, raw=self.raw, where=self)
             lines.append(f"{item.app} {arg.text}")
         return lines
 
@@ -457,8 +467,9 @@ _COMMAND_DESCRIPTION = "A command line ('uuid_setvar ${{ uuid }} routed true') o
 class _CommandStep(StepBase):
     raw: bool = Field(
         default=False,
-        description="DANGEROUS: let substituted values carry ${...} into the command, where "
-        "FreeSWITCH expands them (${system(...)} runs shell commands). Only for trusted values.",
+        description="DANGEROUS: let substituted values carry ${...}, escapes, spaces, & or "
+        "{...} into the command, where FreeSWITCH expands them or reads more arguments "
+        "(docs/flow-language.md). Only for trusted values.",
     )
 
     def _render(self, args: ApiArgs, ctx: RenderContext) -> str:
@@ -477,7 +488,7 @@ class ApiStep(_CommandStep):
     ] = Field(description=_COMMAND_DESCRIPTION, examples=["uuid_setvar ${{ uuid }} routed true"])
 
     def render_command(self, ctx: RenderContext) -> str:
-        """`command args`, guarded for an api line (one line, no `${` from values)."""
+        """`command args`, guarded for an api line (one line; see Guard.COMMAND)."""
         return self._render(self.api, ctx)
 
 
@@ -493,7 +504,7 @@ class BgapiStep(_CommandStep):
     )
 
     def render_command(self, ctx: RenderContext) -> str:
-        """`command args`, guarded for an api line (one line, no `${` from values)."""
+        """`command args`, guarded for an api line (one line; see Guard.COMMAND)."""
         return self._render(self.bgapi, ctx)
 
 

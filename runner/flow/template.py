@@ -18,8 +18,10 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from runner.flow import expansion
 from runner.flow.context import RenderContext
 from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
+from runner.flow.expansion import Piece
 from runner.flow.expr import Expression, ExprSyntaxError, RawStr, compile_expression, to_text
 
 
@@ -60,9 +62,10 @@ Part = Literal | Capture | Expr
 class Guard(enum.Flag):
     """What a rendered value must not contain, by where it goes on the wire.
 
-    Use the presets: `TEXT` (logs), `BODY` (a content-length framed body),
-    `HEADER` (a header line of `sendevent`/`sendmsg`), `APP_ARG` (an application
-    argument: FreeSWITCH expands `${...}` in it), `COMMAND` (an `api`/`bgapi` line).
+    Use the presets: `TEXT` (logs), `BODY` (a content-length framed body), `HEADER` (a
+    header line of `sendevent`/`sendmsg`), `APP_ARG` (an application argument, which
+    FreeSWITCH expands), `APP_LINE` (the same on one line: xferext), `DIAL_ARG` (an
+    application argument that is a dial string: bridge), `COMMAND` (an `api`/`bgapi` line).
     """
 
     NONE = 0
@@ -71,23 +74,22 @@ class Guard(enum.Flag):
     SINGLE_LINE = 2
     """No CR or LF anywhere in the result."""
     NO_EXPANSION = 4
-    """No `${` (or `$${`) formed by a substituted value unless the value is raw."""
+    """No value takes part in opening a `${`/`$${` (after any number of expansion passes)
+    or in an escape the expander rewrites, unless the value is raw (expansion.py)."""
+    NO_SCOPE = 8
+    """No value in a leading `%[...]`, which sets scope variables for the application."""
+    FIXED_SHAPE = 16
+    """No value adds arguments, applications or call legs (spaces, `&`, `{`, `,`, ...)."""
+    FIXED_DIAL = 32
+    """No value adds call legs or channel variables to a dial string (`,`, `|`, `{`, ...)."""
 
     TEXT = NONE
     BODY = NONE
     HEADER = NO_BREAK_IN_VALUES | SINGLE_LINE
-    APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION
-    COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION
-
-
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """A substituted span `text[start:end]` of a rendered template and where it came from."""
-
-    start: int
-    end: int
-    origin: str
-    raw: bool
+    APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION | NO_SCOPE
+    APP_LINE = APP_ARG | SINGLE_LINE
+    DIAL_ARG = APP_ARG | FIXED_DIAL
+    COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION | FIXED_SHAPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,18 @@ class Template:
             if isinstance(part, Expr):
                 found |= part.expression.var_refs
         return frozenset(found)
+
+    @property
+    def expansion_holes(self) -> tuple[Capture | Expr, ...]:
+        """Captures and expressions written inside a FreeSWITCH `${...}` of the flow's own
+        text (`${$1}`): the value would choose what FreeSWITCH expands."""
+        layout = [(p.text, True) if isinstance(p, Literal) else ("", False) for p in self.parts]
+        found: list[Capture | Expr] = []
+        for index in expansion.template_holes(layout):
+            part = self.parts[index]
+            assert not isinstance(part, Literal)
+            found.append(part)
+        return tuple(found)
 
     def evaluate(self, ctx: RenderContext, *, where: Where = "") -> object:
         """The value for `set`: a template that is exactly one `${{ }}` keeps its type."""
@@ -235,20 +249,71 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: Whe
             f"{_prefix(where)}text contains a line break (CR or LF); refused: it must be one line",
             origin="template text",
         )
-    if Guard.NO_EXPANSION in guard and not raw and pieces:
-        start = text.find("${")
-        while start != -1:
-            for piece in pieces:
-                # The `$` or the `{` of this `${` came from a substituted value.
-                if not piece.raw and piece.start < start + 2 and start < piece.end:
-                    raise UnsafeSubstitutionError(
-                        f"{_prefix(where)}value from {piece.origin} would put '${{' into the "
-                        "command, and FreeSWITCH expands ${...} when it runs it "
-                        "(${system(...)} runs a shell command); refused — only if the value "
-                        "is trusted, mark the step `raw: true` or wrap it in raw(...)",
-                        origin=piece.origin,
-                    )
-            start = text.find("${", start + 1)
+    if raw or not pieces:
+        return
+    if Guard.NO_EXPANSION in guard:
+        culprit = expansion.expansion_culprit(text, pieces)
+        if culprit is not None:
+            raise UnsafeSubstitutionError(
+                f"{_prefix(where)}value from {culprit.origin} would put '${{' into the "
+                "command, and FreeSWITCH expands ${...} when it runs it "
+                f"(${{system(...)}} runs a shell command); refused — {_TRUSTED}",
+                origin=culprit.origin,
+            )
+        found = expansion.rewrite_culprit(text, pieces)
+        if found is not None:
+            culprit, escape = found
+            raise UnsafeSubstitutionError(
+                f"{_prefix(where)}value from {culprit.origin} would put the escape "
+                f"'{escape}' into the command, which FreeSWITCH's expander rewrites "
+                f"(\\\\ to \\, \\$ to $, \\' dropped, $$ to $): the value would not "
+                f"arrive as sent; refused — {_TRUSTED}",
+                origin=culprit.origin,
+            )
+    if Guard.NO_SCOPE in guard:
+        culprit = expansion.scope_culprit(text, pieces)
+        if culprit is not None:
+            raise UnsafeSubstitutionError(
+                f"{_prefix(where)}value from {culprit.origin} would start the argument with "
+                "'%[', which FreeSWITCH reads as scope variables for the application, not as "
+                f"its argument; refused — {_TRUSTED}",
+                origin=culprit.origin,
+            )
+    if Guard.FIXED_SHAPE in guard or Guard.FIXED_DIAL in guard:
+        dial = Guard.FIXED_SHAPE not in guard
+        shape = expansion.shape_culprit(text, pieces, dial_string=dial)
+        if shape is not None:
+            culprit, char = shape
+            raise UnsafeSubstitutionError(
+                f"{_prefix(where)}value from {culprit.origin} contains {_describe(char)}, "
+                f"which FreeSWITCH's commands read as {_meaning(char)}; refused: it could add "
+                f"arguments, applications or call legs to the command — {_TRUSTED}",
+                origin=culprit.origin,
+            )
+
+
+_TRUSTED = "only if the value is trusted, mark the step `raw: true` or wrap it in raw(...)"
+
+_MEANINGS = {
+    **dict.fromkeys("'\"\\", "quoting or an escape"),
+    "^": "a change of argument delimiter (^^x)",
+    **dict.fromkeys("&()", "an application to run (&app(args))"),
+    **dict.fromkeys("{}[]<>", "a block of channel variables"),
+    **dict.fromkeys([",", "|", expansion.ENTERPRISE], "a separator between call legs"),
+    ";": "a separator of URI parameters",
+}
+
+
+def _describe(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char.isspace():
+        return f"whitespace ({char!r})"
+    return f"'{char}'"
+
+
+def _meaning(char: str) -> str:
+    return "an argument separator" if char.isspace() else _MEANINGS[char]
 
 
 def _parse(text: str) -> list[Part]:

@@ -127,10 +127,11 @@ async def app_hangup(session: Session, data: str | None) -> None:
 
 
 async def app_set(session: Session, data: str | None) -> None:
+    """`set name=value`: mod_dptools base_set expands the value a second time."""
     if not data:
         return
     name, sep, value = data.partition("=")
-    session.channel.set_var(name.strip(), value if sep else None)
+    session.channel.set_var(name.strip(), session.expand(value) if sep and value else None)
 
 
 async def app_export(session: Session, data: str | None) -> None:

@@ -9,7 +9,6 @@ switch_core_session.c) as the captures show it.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from runner.freeswitch import HANGUP_CAUSES
+from runner.sim import expansion
 from runner.sim.channel import Channel
 from runner.sim.core import new_uuid
 from runner.sim.event import Event
@@ -131,9 +131,6 @@ class Flag:
         await self._event.wait()
 
 
-_VAR_REF = re.compile(r"\$\$\{([^{}]*)\}|\$\{([^{}]*)\}")
-
-
 class Session:
     """Runs one `Channel`: routing, the extension's applications, sendmsg, hangup."""
 
@@ -239,26 +236,18 @@ class Session:
     # -- variables --------------------------------------------------------------------------
 
     def expand(self, text: str | None) -> str | None:
-        """Expand ``${var}`` (channel, then global) and ``$${var}`` (global) references.
-
-        Only plain variable names are supported; ``${func(args)}`` API expansions are not
-        run by the simulator and expand to nothing.
-        """
-        if text is None or "$" not in text:
-            return text
+        """One expansion pass over `text`, as FreeSWITCH runs it on an application's
+        argument (runner/sim/expansion.py): channel variables, then global ones."""
+        if text is None:
+            return None
         ch = self.channel
         glob = self.core.global_vars
 
-        def repl(match: re.Match[str]) -> str:
-            if match.group(1) is not None:
-                return glob.get(match.group(1), "")
-            name = match.group(2)
-            if "(" in name:
-                return ""
+        def lookup(name: str) -> str | None:
             value = ch.get_var(name)
-            return value if value is not None else glob.get(name, "")
+            return value if value is not None else glob.get(name)
 
-        return _VAR_REF.sub(repl, text)
+        return expansion.expand(text, lookup)
 
     # -- locks: a session-bound listener or the other loopback leg delays CHANNEL_DESTROY --
 

@@ -4,12 +4,12 @@ import pytest
 
 from runner.flow.context import RenderContext
 from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
+from runner.flow.expansion import Piece
 from runner.flow.template import (
     Capture,
     Expr,
     Guard,
     Literal,
-    Piece,
     Rendered,
     Template,
     TemplateSyntaxError,
