@@ -11,6 +11,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
+
+MAX_SHOWN_LINE: Final = 160
+"""Characters of a source line shown under an error; longer lines show a window."""
+
+# Control characters would act on the terminal (or vanish) in the caret display.
+_UNPRINTABLE: Final = {code: "?" for code in (*range(0x20), 0x7F)}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -52,8 +59,16 @@ class FlowError:
         """The error line, then the source line and a caret under the column."""
         if self.source_line is None or self.column is None:
             return str(self)
-        text = self.source_line.rstrip("\r\n").expandtabs(1)
-        caret = " " * (self.column - 1) + "^"
+        text = self.source_line.rstrip("\r\n").expandtabs(1).translate(_UNPRINTABLE)
+        column = self.column - 1
+        if len(text) > MAX_SHOWN_LINE:
+            # A window around the column, so a 1 MB line is not printed whole.
+            start = max(0, min(column - MAX_SHOWN_LINE // 2, len(text) - MAX_SHOWN_LINE))
+            end = start + MAX_SHOWN_LINE
+            head = "..." if start > 0 else ""
+            text = head + text[start:end] + ("..." if end < len(text) else "")
+            column = column - start + len(head)
+        caret = " " * column + "^"
         return f"{self}\n    {text}\n    {caret}"
 
     def to_json(self) -> dict[str, object]:
@@ -94,6 +109,17 @@ class UnsafeSubstitutionError(FlowRuntimeError):
 
 class ExpressionError(FlowRuntimeError):
     """An eslflow `${{ ... }}` expression failed while evaluating (bad type, bad index)."""
+
+
+class ConditionTimeoutError(ExpressionError):
+    """A condition's regex search ran past its time bound: the condition does not hold.
+
+    `seconds` is the bound; the message names the condition's place and what it tested.
+    """
+
+    def __init__(self, message: str, *, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(message)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

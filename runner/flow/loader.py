@@ -22,7 +22,7 @@ from runner.flow.fields import describe_input
 from runner.flow.flowset import FlowSet
 from runner.flow.models import Flow
 from runner.flow.translate import translate
-from runner.flow.yamldoc import Document, SourceFile, parse_yaml
+from runner.flow.yamldoc import MAX_FILE_SIZE, Document, SourceFile, parse_yaml
 
 FLOW_SUFFIXES: Final = (".yaml", ".yml")
 TEST_SUFFIXES: Final = (".test.yaml", ".test.yml")
@@ -63,6 +63,22 @@ def find_flow_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[FlowE
     return list(dict.fromkeys(files)), errors
 
 
+def _not_utf8(path: str, data: bytes, start: int) -> FlowError:
+    """The error for a byte that is not UTF-8, at its line and column (in characters)."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", start)
+    text = data[line_start : line_end if line_end != -1 else len(data)]
+    column = len(text[: start - line_start].decode("utf-8", "replace")) + 1
+    line = data.count(b"\n", 0, start) + 1
+    return FlowError(
+        path,
+        line,
+        column,
+        f"not UTF-8 text: byte 0x{data[start]:02X} cannot be decoded (save the file as UTF-8)",
+        text.decode("utf-8", "replace"),
+    )
+
+
 def load_flows(paths: Sequence[Path | str]) -> FlowSet:
     """Load and validate the flow files and folders in `paths`.
 
@@ -73,13 +89,22 @@ def load_flows(paths: Sequence[Path | str]) -> FlowSet:
     sources: list[tuple[str, str]] = []
     for file in files:
         try:
-            sources.append((str(file), file.read_bytes().decode("utf-8")))
-        except UnicodeDecodeError as exc:
-            errors.append(
-                FlowError(
-                    str(file), None, None, f"not UTF-8 text (byte {exc.start} cannot be decoded)"
+            size = file.stat().st_size
+            if size > MAX_FILE_SIZE:
+                errors.append(
+                    FlowError(
+                        str(file),
+                        None,
+                        None,
+                        f"file too large: {size:,} bytes; a flow file holds at most "
+                        f"{MAX_FILE_SIZE:,}",
+                    )
                 )
-            )
+                continue
+            data = file.read_bytes()
+            sources.append((str(file), data.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            errors.append(_not_utf8(str(file), data, exc.start))
         except OSError as exc:
             errors.append(FlowError(str(file), None, None, f"cannot read: {exc.strerror}"))
     try:
