@@ -414,13 +414,19 @@ def _compose(yaml: YAML, text: str, source: SourceFile) -> bool:
 
 def _parse(text: str, source: SourceFile) -> bool:
     try:
-        return _compose(_FAST, text, source)
-    except YAMLError:
-        if _FAST.Parser is _PURE.Parser:
-            raise
-    source.documents.clear()
-    source.errors.clear()
-    return _compose(_PURE, text, source)
+        try:
+            return _compose(_FAST, text, source)
+        except YAMLError:
+            if _FAST.Parser is _PURE.Parser:
+                raise
+        source.documents.clear()
+        source.errors.clear()
+        return _compose(_PURE, text, source)
+    finally:
+        # ruamel's YAML object appends one DocInfo per compose_all and never drops it:
+        # a service reloading flows for months would keep them all.
+        _FAST.doc_infos.clear()
+        _PURE.doc_infos.clear()
 
 
 def parse_yaml(
