@@ -1,0 +1,76 @@
+"""A trigger condition whose regex runs past its bound: no start, an error line, a metric;
+the bound is engine config."""
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from runner.engine.config import ConfigError, EngineConfig, load_config
+from runner.engine.instance import FlowInstance
+from runner.engine.link import Link
+from runner.engine.metrics import Metrics
+from runner.engine.router import Router
+from runner.flow import load_flow_sources
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+FLOWS = """\
+flow: hostile
+trigger: CHANNEL_PARK
+when:
+  - field: Caller-Caller-ID-Name
+    expression: ^(a|a)+$
+steps: [stop]
+"""
+
+
+def park(uuid: str, name: str) -> dict[str, str]:
+    return {"Event-Name": "CHANNEL_PARK", "Unique-ID": uuid, "Caller-Caller-ID-Name": name}
+
+
+def test_a_timed_out_condition_logs_counts_and_starts_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="runner.engine")
+    metrics = Metrics()
+    started: list[FlowInstance] = []
+    router = Router(
+        load_flow_sources([("flows/t.yaml", FLOWS)]),
+        started.append,
+        clock=lambda: NOW,
+        metrics=metrics,
+    )
+    begin = time.perf_counter()
+    router.route(park("u1", "a" * 40 + "!"), Link)
+    assert time.perf_counter() - begin < 0.5
+    assert started == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "flows/t.yaml:1:1: flow 'hostile': a condition failed: condition at flows/t.yaml:4:5: "
+        "regex /^(a|a)+$/ on header 'Caller-Caller-ID-Name' took longer than 20 ms; "
+        "the condition does not hold"
+    ]
+    sample = metrics.registry.get_sample_value
+    assert sample("eslflow_condition_timeouts_total", {"flow": "hostile"}) == 1.0
+    router.route(park("u2", "aaa"), Link)
+    assert [instance.uuid for instance in started] == ["u2"]
+
+
+def test_the_bound_is_engine_config(tmp_path: Path) -> None:
+    assert EngineConfig().regex_timeout == 0.020
+    assert json.loads(EngineConfig().model_dump_json())["regex_timeout"] == "20ms"
+    path = tmp_path / "eslflow.yaml"
+    path.write_text("regex_timeout: 50ms\n")
+    assert load_config(path).regex_timeout == 0.050
+    for text, message in [
+        ("regex_timeout: 0ms\n", "1:16: a duration must be longer than zero, got '0ms'"),
+        ("regex_timeout: 1m\n", "1:16: regex_timeout must be between 1ms and 10s, got 1m"),
+        ("regex_timeout: 20\n", "1:16: a duration needs a unit: write 20s or 20ms"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            load_config(path)
+        assert [str(error) for error in caught.value.errors] == [f"{path}:{message}"]
