@@ -658,7 +658,9 @@ def _deeper_than(root: ast.expr, limit: int) -> ast.AST | None:
         if depth > limit:
             return node
         children = [
-            (child, depth + 1) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)
+            (child, depth + 1)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.expr)  # operators and contexts are not levels
         ]
         todo.extend(reversed(children))  # leftmost first: the error points at the earliest
     return None
