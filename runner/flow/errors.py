@@ -46,11 +46,14 @@ class FlowError:
     column: int | None
     message: str
     source_line: str | None = None
+    warning: bool = False
+    """A warning (`eslflow validate` still exits 0), not an error."""
 
     def __str__(self) -> str:
+        message = f"warning: {self.message}" if self.warning else self.message
         if self.line is None:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.column}: {message}"
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line or 0, self.column or 0, self.message)

@@ -7,6 +7,7 @@ flows = load_flows([Path("flows")])        # FlowValidationError lists all mista
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from runner.flow.checks import Loaded, check_flows
+from runner.flow.cycles import silent_cycles
 from runner.flow.errors import FlowError, FlowValidationError, SourcePos
 from runner.flow.fields import describe_input
 from runner.flow.flowset import FlowSet
@@ -158,7 +160,17 @@ def _load(sources: Sequence[tuple[str, str]]) -> FlowSet:
     errors.extend(check_flows(loaded, failed_names))
     if errors:
         raise FlowValidationError(errors)
-    return FlowSet(item.flow for item in loaded)
+    return FlowSet((item.flow for item in loaded), _warnings(loaded))
+
+
+def _warnings(loaded: list[Loaded]) -> list[FlowError]:
+    """Warnings about valid flows: goto/call cycles that never wait."""
+    sources = {item.source.path: item.source for item in loaded}
+    warnings = []
+    for pos, message in silent_cycles({item.flow.flow: item.flow for item in loaded}):
+        error = sources[pos.path].error((pos.line - 1, pos.column - 1), message)
+        warnings.append(dataclasses.replace(error, warning=True))
+    return warnings
 
 
 def _translated(error: ErrorDetails, source: SourceFile, document: Document) -> FlowError:
