@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio
 import pytest
 
 from runner.engine.config import ConfigError, EngineConfig, load_config
@@ -74,3 +75,27 @@ def test_the_bound_is_engine_config(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             load_config(path)
         assert [str(error) for error in caught.value.errors] == [f"{path}:{message}"]
+
+
+@pytest.mark.anyio
+async def test_a_timed_out_if_condition_fails_its_step_to_on_error() -> None:
+    flows = load_flow_sources(
+        [
+            (
+                "flows/s.yaml",
+                "flow: s\ntrigger: CHANNEL_PARK\nvars: {why: ''}\nsteps:\n"
+                "  - if: {field: Caller-Caller-ID-Name, expression: '^(a|a)+$'}\n"
+                "    then: [{set: {why: matched}}]\n"
+                "on_error:\n  - set: {why: '${{ vars.error }}'}\n",
+            )
+        ]
+    )
+    instance = FlowInstance(
+        flows["s"], flows, Link("u1"), park("u1", "a" * 40 + "!"), (), clock=lambda: NOW
+    )
+    with anyio.fail_after(5):
+        await instance.run()
+    assert instance.vars["why"] == (
+        "condition at flows/s.yaml:5:9: regex /^(a|a)+$/ on header 'Caller-Caller-ID-Name' "
+        "took longer than 20 ms; the condition does not hold"
+    )
