@@ -115,6 +115,15 @@ CASES: dict[str, tuple[str, str]] = {
         "flows/t.yaml:4:13: number too long: '1000000000000000000000000000000000000000...' "
         "has more than 100 digits",
     ),
+    "sleep_of_500_digits": (
+        HEAD + "steps:\n  - sleep: " + "9" * 500 + "h\n",
+        "flows/t.yaml:4:12: a duration must be at most 1000000000s (about 31 years), "
+        "got '9999999999999999999999999999999999999999...'",
+    ),
+    "timeout_past_31_years": (
+        HEAD + "steps:\n  - wait: {event: DTMF, timeout: 277778h}\n",
+        "flows/t.yaml:4:34: a duration must be at most 1000000000s (about 31 years), got '277778h'",
+    ),
     "nul_byte": (
         HEAD + 'steps:\n  - log: "a\0b"\n',
         "flows/t.yaml:4:12: character U+0000 is not allowed in YAML",
