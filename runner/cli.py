@@ -242,6 +242,8 @@ def run(
             typer.echo(error.display(), err=True)
         typer.echo(f"eslflow run: refusing to start: {_count(len(exc.errors), 'error')}", err=True)
         raise typer.Exit(1) from None
+    for warning in flow_set.warnings:
+        typer.echo(warning.display(), err=True)
     setup_logging(settings.log.format, settings.log.level)
     try:
         run_async(serve, settings, flow_set)

@@ -183,3 +183,21 @@ def test_schema_writes_and_check_notices_staleness(tmp_path: Path) -> None:
         1,
         f"{config} is out of date: run `eslflow schema --out {out}`\n",
     )
+
+
+def test_run_prints_the_warnings_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("spin.yaml").write_text(SPIN)
+    served: list[int] = []
+    # Only what `run` prints before serving is under test: no service, no global logging.
+    monkeypatch.setattr("runner.aio.run", lambda serve, settings, flows: served.append(len(flows)))
+    monkeypatch.setattr("runner.engine.logs.setup_logging", lambda *args: None)
+    result = CliRunner().invoke(app, ["run", "--flows", "spin.yaml", "--outbound", "127.0.0.1:0"])
+    assert (result.exit_code, served) == (0, [1]), result.output
+    assert result.stderr == (
+        f"spin.yaml:5:22: warning: {SPIN_WARNING}\n"
+        "      a: [{set: {x: 1}}, {goto: b}]\n"
+        "                         ^\n"
+    )
