@@ -9,6 +9,7 @@ naming the flow, the step and its position, so the engine can log them as they a
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -18,6 +19,21 @@ MAX_SHOWN_LINE: Final = 160
 
 # Control characters would act on the terminal (or vanish) in the caret display.
 _UNPRINTABLE: Final = {code: "?" for code in (*range(0x20), 0x7F)}
+
+
+MAX_QUOTED: Final = 40
+"""Characters of a quoted value kept in a message."""
+
+# A quoted value: an opening quote not after a letter, to the first closing quote not
+# before one (so `'O'Brien'` is one value and `'a' or 'b'` two).
+_QUOTED: Final = re.compile(r"(?<!\w)'(?=\S)(.*?)(?<=\S)'(?!\w)")
+
+
+def _cut(found: re.Match[str]) -> str:
+    value = found.group(1)
+    if len(value) <= MAX_QUOTED + 3:
+        return found.group(0)
+    return f"'{value[:MAX_QUOTED]}...'"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -48,6 +64,11 @@ class FlowError:
     source_line: str | None = None
     warning: bool = False
     """A warning (`eslflow validate` still exits 0), not an error."""
+
+    def __post_init__(self) -> None:
+        # A value quoted in a message ('...') is cut, wherever the message was written, so
+        # a 100 KB flow name or event name is not echoed whole.
+        object.__setattr__(self, "message", _QUOTED.sub(_cut, self.message))
 
     def __str__(self) -> str:
         message = f"warning: {self.message}" if self.warning else self.message

@@ -124,6 +124,19 @@ CASES: dict[str, tuple[str, str]] = {
         HEAD + "steps:\n  - wait: {event: DTMF, timeout: 277778h}\n",
         "flows/t.yaml:4:34: a duration must be at most 1000000000s (about 31 years), got '277778h'",
     ),
+    "flow_name_of_100000_characters": (
+        "flow: " + "x" * 100_000 + "!\nsteps: [stop]\n",
+        "flows/t.yaml:1:7: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a valid flow "
+        "name: use letters, digits, '-', '_' and '.', starting with a letter or digit",
+    ),
+    "event_of_100000_characters": (
+        "flow: t\ntrigger: " + "x" * 100_000 + "\nsteps: [stop]\n",
+        "flows/t.yaml:2:10: unknown event 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
+    ),
+    "goto_of_100000_characters": (
+        "flow: t\nsteps: [{goto: " + "x" * 100_000 + "}]\n",
+        "flows/t.yaml:2:16: unknown block or flow 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
+    ),
     "nul_byte": (
         HEAD + 'steps:\n  - log: "a\0b"\n',
         "flows/t.yaml:4:12: character U+0000 is not allowed in YAML",
@@ -215,6 +228,14 @@ def test_a_long_line_is_shown_as_a_window_around_the_column() -> None:
         "    ..." + "y" * 160 + "...",
         "    " + " " * 83 + "^",
     ]
+
+
+def test_quoted_values_are_cut_but_quotes_inside_words_are_not_values() -> None:
+    long = "y" * 50
+    message = f"'{long}' and 'O'Brien' don't match '{long}'"
+    assert FlowError("f.yaml", 1, 1, message).message == (
+        f"'{long[:40]}...' and 'O'Brien' don't match '{long[:40]}...'"
+    )
 
 
 def test_control_characters_in_a_shown_line_are_replaced() -> None:
