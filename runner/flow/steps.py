@@ -144,9 +144,12 @@ class ExecuteArgs(Model):
         description="Its argument; FreeSWITCH expands ${var} in it when it runs.",
         examples=["ivr/ivr-welcome.wav", "user/$1@${domain_name}"],
     )
+    # FreeSWITCH reads `loops` with atoi() into an int (src/switch_ivr.c): 4294967295
+    # would wrap to -1, which it takes as "forever".
     loops: int = Field(
         default=1,
         ge=-1,
+        le=2_147_483_647,
         description="How many times to run it (sendmsg `loops`); -1 repeats until stopped.",
     )
     wait: Literal["none", "start", "complete"] = Field(

@@ -137,6 +137,10 @@ CASES: dict[str, tuple[str, str]] = {
         "flow: t\nsteps: [{goto: " + "x" * 100_000 + "}]\n",
         "flows/t.yaml:2:16: unknown block or flow 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'",
     ),
+    "loops_that_freeswitch_reads_as_forever": (
+        HEAD + "steps:\n  - execute: {app: playback, arg: x.wav, loops: 4294967295}\n",
+        "flows/t.yaml:4:49: 'loops' must be at most 2147483647, got 4294967295",
+    ),
     "nul_byte": (
         HEAD + 'steps:\n  - log: "a\0b"\n',
         "flows/t.yaml:4:12: character U+0000 is not allowed in YAML",
