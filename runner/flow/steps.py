@@ -145,7 +145,9 @@ class ExecuteArgs(Model):
         examples=["ivr/ivr-welcome.wav", "user/$1@${domain_name}"],
     )
     # FreeSWITCH reads `loops` with atoi() into an int (src/switch_ivr.c): 4294967295
-    # would wrap to -1, which it takes as "forever".
+    # wraps to -1, "forever". Seen on 1.10.12: `sleep 600` with loops 4294967295 ran
+    # until the call was killed (loops 3 ran three times). It stops looping only an app
+    # that returned in under 0.5 s.
     loops: int = Field(
         default=1,
         ge=-1,
