@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from helpers.engine_sim import engine_on, flows
 
 from runner.engine.config import ConfigError, EngineConfig, load_config
 from runner.engine.instance import FlowInstance
@@ -16,6 +17,7 @@ from runner.engine.link import Link
 from runner.engine.metrics import Metrics
 from runner.engine.router import Router
 from runner.flow import load_flow_sources
+from runner.sim import CallSpec, Simulator
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -99,3 +101,34 @@ async def test_a_timed_out_if_condition_fails_its_step_to_on_error() -> None:
         "condition at flows/s.yaml:5:9: regex /^(a|a)+$/ on header 'Caller-Caller-ID-Name' "
         "took longer than 20 ms; the condition does not hold"
     )
+
+
+@pytest.mark.anyio
+async def test_an_outbound_condition_that_times_out_is_logged_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbound = (
+        "flow: gate\ntrigger: {outbound: true}\nwhen:\n"
+        "  - {field: Caller-Destination-Number, expression: '^(9|9)+$'}\nsteps: [stop]\n"
+    )
+    caplog.set_level(logging.WARNING, logger="runner")
+    with anyio.fail_after(10):
+        async with (
+            Simulator(speed=50) as sim,
+            engine_on(sim, flows(outbound), inbound=False, outbound=True) as (engine, wire),
+        ):
+            assert engine.outbound_port is not None
+            spec = CallSpec(
+                destination="9" * 40 + "!", socket=f"127.0.0.1:{engine.outbound_port} async full"
+            )
+            uuid = await sim.place_call(spec)
+            info = await sim.wait_for_hangup(uuid)
+    assert info.hangup_cause == "NO_ROUTE_DESTINATION"
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [
+        "flows/t0.yaml:1:1: flow 'gate': a condition failed: condition at "
+        "flows/t0.yaml:4:5: regex /^(9|9)+$/ on header 'Caller-Destination-Number' took "
+        "longer than 20 ms; the condition does not hold"
+    ]
+    sample = engine.metrics.registry.get_sample_value
+    assert sample("eslflow_condition_timeouts_total", {"flow": "gate"}) == 1.0
