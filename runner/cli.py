@@ -246,6 +246,8 @@ def run(
             typer.echo(error.display(), err=True)
         typer.echo(f"eslflow run: refusing to start: {_count(len(exc.errors), 'error')}", err=True)
         raise typer.Exit(1) from None
+    for warning in flow_set.warnings:
+        typer.echo(warning.display(), err=True)
     setup_logging(settings.log.format, settings.log.level)
     try:
         run_async(serve, settings, flow_set)
@@ -286,9 +288,11 @@ def validate(
     """Check flows: exit 0 when all are valid, 1 when any is not, 2 on usage errors."""
     files, _ = find_flow_files(paths)
     errors: list[FlowError] = []
+    warnings: tuple[FlowError, ...] = ()
     flows = 0
     try:
-        flows = len(load_flows(paths))
+        flow_set = load_flows(paths)
+        flows, warnings = len(flow_set), flow_set.warnings
     except FlowValidationError as exc:
         errors = exc.errors
     if output_format is OutputFormat.json:
@@ -297,6 +301,7 @@ def validate(
             "files": len(files),
             "flows": flows,
             "errors": [error.to_json() for error in errors],
+            "warnings": [warning.to_json() for warning in warnings],
         }
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     elif errors:
@@ -305,7 +310,10 @@ def validate(
         broken = len({error.path for error in errors})
         typer.echo(f"{_count(len(errors), 'error')} in {broken} of {_count(len(files), 'file')}")
     else:
-        typer.echo(f"{_count(flows, 'flow')} in {_count(len(files), 'file')}: all valid")
+        for warning in warnings:
+            typer.echo(warning.display())
+        noted = f", {_count(len(warnings), 'warning')}" if warnings else ""
+        typer.echo(f"{_count(flows, 'flow')} in {_count(len(files), 'file')}: all valid{noted}")
     if errors:
         raise typer.Exit(1)
 

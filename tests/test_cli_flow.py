@@ -77,13 +77,54 @@ def test_validate_json_for_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
                 "message": "unknown hangup cause 'BUSY' — did you mean 'USER_BUSY'?",
             },
         ],
+        "warnings": [],
     }
 
 
 def test_validate_json_when_valid() -> None:
     code, output = invoke("validate", "--format", "json", str(ROOT / "flows"))
     assert code == 0
-    assert json.loads(output) == {"valid": True, "files": 7, "flows": 8, "errors": []}
+    assert json.loads(output) == {
+        "valid": True,
+        "files": 7,
+        "flows": 8,
+        "errors": [],
+        "warnings": [],
+    }
+
+
+SPIN = (
+    "flow: spin\nsteps: [{goto: a}]\nvars: {x: 0}\nblocks:\n"
+    "  a: [{set: {x: 1}}, {goto: b}]\n  b: [{goto: a}]\n"
+)
+SPIN_WARNING = (
+    "this goto/call cycle never waits on the switch (no execute, api, bgapi, wait, sleep, "
+    "hangup...): goto b at spin.yaml:5:22 -> goto a at spin.yaml:6:7; an instance that "
+    "enters it keeps the engine busy until its step budget ends it"
+)
+
+
+def test_validate_warns_about_a_cycle_that_never_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("spin.yaml").write_text(SPIN)
+    assert invoke("validate", "spin.yaml") == (
+        0,
+        f"spin.yaml:5:22: warning: {SPIN_WARNING}\n"
+        "      a: [{set: {x: 1}}, {goto: b}]\n"
+        "                         ^\n"
+        "1 flow in 1 file: all valid, 1 warning\n",
+    )
+    code, output = invoke("validate", "--format", "json", "spin.yaml")
+    assert code == 0
+    assert json.loads(output) == {
+        "valid": True,
+        "files": 1,
+        "flows": 1,
+        "errors": [],
+        "warnings": [{"path": "spin.yaml", "line": 5, "column": 22, "message": SPIN_WARNING}],
+    }
 
 
 def test_an_empty_folder_is_invalid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,4 +182,22 @@ def test_schema_writes_and_check_notices_staleness(tmp_path: Path) -> None:
     assert (code, output) == (
         1,
         f"{config} is out of date: run `eslflow schema --out {out}`\n",
+    )
+
+
+def test_run_prints_the_warnings_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("spin.yaml").write_text(SPIN)
+    served: list[int] = []
+    # Only what `run` prints before serving is under test: no service, no global logging.
+    monkeypatch.setattr("runner.aio.run", lambda serve, settings, flows: served.append(len(flows)))
+    monkeypatch.setattr("runner.engine.logs.setup_logging", lambda *args: None)
+    result = CliRunner().invoke(app, ["run", "--flows", "spin.yaml", "--outbound", "127.0.0.1:0"])
+    assert (result.exit_code, served) == (0, [1]), result.output
+    assert result.stderr == (
+        f"spin.yaml:5:22: warning: {SPIN_WARNING}\n"
+        "      a: [{set: {x: 1}}, {goto: b}]\n"
+        "                         ^\n"
     )

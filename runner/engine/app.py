@@ -22,6 +22,7 @@ from runner.engine.metrics import Metrics, serve_http
 from runner.engine.service import Engine, NodeSpec, OutboundSpec
 from runner.flow import FlowValidationError, find_flow_files, load_flows
 from runner.flow.flowset import FlowSet
+from runner.flow.regexes import match_timeout_set
 
 log = logging.getLogger("runner.engine")
 
@@ -111,19 +112,21 @@ async def serve(
         if new is not None:
             await engine.reload(new)
 
-    async with anyio.create_task_group() as tg:
-        await tg.start(engine.run)
-        if config.metrics is not None:
-            await tg.start(
-                serve_http, config.metrics.host, config.metrics.port, metrics, engine.healthy
-            )
-        if config.watch:
-            tg.start_soon(_watch, list(config.flows), reload)
-        if handle_signals:
-            tg.start_soon(_signals, engine, config.drain_timeout, reload)
-        task_status.started(engine)
-        await engine.wait_stopped()
-        tg.cancel_scope.cancel()
+    # Every task started below inherits the time bound of one regex search.
+    with match_timeout_set(config.regex_timeout):
+        async with anyio.create_task_group() as tg:
+            await tg.start(engine.run)
+            if config.metrics is not None:
+                await tg.start(
+                    serve_http, config.metrics.host, config.metrics.port, metrics, engine.healthy
+                )
+            if config.watch:
+                tg.start_soon(_watch, list(config.flows), reload)
+            if handle_signals:
+                tg.start_soon(_signals, engine, config.drain_timeout, reload)
+            task_status.started(engine)
+            await engine.wait_stopped()
+            tg.cancel_scope.cancel()
 
 
 async def _signals(engine: Engine, drain_timeout: float, reload: Callable[[], object]) -> None:

@@ -40,6 +40,7 @@ from runner.engine.config_fields import (
     DrainTimeout,
     EnvName,
     Host,
+    MatchTimeout,
     MetricsListen,
     Networks,
     NodeName,
@@ -52,6 +53,7 @@ from runner.engine.config_fields import (
 from runner.esl.password import PasswordError, clean_password
 from runner.flow.errors import FlowError, suggest
 from runner.flow.fields import HangupCause, OrSingle, describe_input, invalid
+from runner.flow.regexes import DEFAULT_MATCH_TIMEOUT
 from runner.flow.schema import SCHEMA_DIALECT
 from runner.flow.translate import translate
 from runner.flow.yamldoc import DataPath, Document, SourceFile, parse_yaml
@@ -317,6 +319,14 @@ class EngineConfig(_Model):
         "connections are closed.",
         examples=["30s", "500ms", "2m"],
         json_schema_extra={"default": "30s"},
+    )
+    regex_timeout: MatchTimeout = Field(
+        default=DEFAULT_MATCH_TIMEOUT,
+        description="The longest one regex search of a flow condition may run; past it the "
+        "condition does not hold, an error is logged and eslflow_condition_timeouts counts "
+        "it. It keeps a backtracking pattern on a caller's value from stalling every call.",
+        examples=["20ms", "100ms"],
+        json_schema_extra={"default": "20ms"},
     )
     watch: bool = Field(
         default=False,

@@ -211,6 +211,32 @@ DrainTimeout = Annotated[
 ]
 
 
+MATCH_TIMEOUT_RANGE: Final = (0.001, 10.0)
+"""Bounds of `regex_timeout`: under 1 ms ordinary patterns fail; over 10 s one search
+could stall every call for that long."""
+
+
+def _match_timeout(value: object, info: ValidationInfo) -> float:
+    from_file = bool((info.context or {}).get("file"))
+    if isinstance(value, int | float) and not isinstance(value, bool) and not from_file:
+        seconds = float(value)
+    else:
+        seconds = duration_value(value)
+    low, high = MATCH_TIMEOUT_RANGE
+    if not low <= seconds <= high:
+        raise invalid(f"regex_timeout must be between 1ms and 10s, got {format_duration(seconds)}")
+    return seconds
+
+
+MatchTimeout = Annotated[
+    float,
+    PlainValidator(_match_timeout),
+    PlainSerializer(format_duration, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
+]
+"""The time bound of one regex search (`regex_timeout`)."""
+
+
 def _networks(value: object) -> list[str]:
     if not isinstance(value, list):
         value = [value] if isinstance(value, str) else value

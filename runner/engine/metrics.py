@@ -61,6 +61,12 @@ class Metrics:
         self.instances_failed = Counter(
             "eslflow_instances_failed", "Flow instances that ended in error.", ["flow"], registry=r
         )
+        self.condition_timeouts = Counter(
+            "eslflow_condition_timeouts",
+            "Trigger conditions whose regex search ran past regex_timeout (did not match).",
+            ["flow"],
+            registry=r,
+        )
         self.instances_active = Gauge(
             "eslflow_instances_active", "Flow instances running now.", registry=r
         )

@@ -30,7 +30,7 @@ from runner.engine.instance import HANGUP_EVENTS, FlowInstance
 from runner.engine.link import Link
 from runner.engine.metrics import Metrics
 from runner.engine.slim import interest
-from runner.flow.errors import ExpressionError
+from runner.flow.errors import ConditionTimeoutError, ExpressionError
 from runner.flow.flowset import FlowSet, Match
 from runner.flow.models import Flow
 
@@ -102,10 +102,13 @@ class Router:
             return
         if not self.flows.triggered_by(name, event.get("Event-Subclass")):
             return
-        for found in self.flows.match_event(event, self.clock(), self._condition_error):
+        for found in self.flows.match_event(event, self.clock(), self.condition_error):
             self.start(found, uuid, event, link(uuid))
 
-    def _condition_error(self, flow: Flow, error: ExpressionError) -> None:
+    def condition_error(self, flow: Flow, error: ExpressionError) -> None:
+        """A flow's trigger (or outbound) conditions failed: log it; count a regex timeout."""
+        if isinstance(error, ConditionTimeoutError) and self.metrics is not None:
+            self.metrics.condition_timeouts.labels(flow=flow.flow).inc()
         log.error("%s: flow '%s': a condition failed: %s", flow.pos, flow.flow, error)
 
     # -- starting ---------------------------------------------------------------------------------

@@ -275,7 +275,9 @@ class Engine:
     async def _outbound_call(self, conn: OutboundConnection) -> None:
         found = None
         if self.router.accepting:
-            found = self.flows.match_outbound(conn.channel_data, self.clock())
+            found = self.flows.match_outbound(
+                conn.channel_data, self.clock(), self.router.condition_error
+            )
         if found is None:
             spec = self.outbound_spec
             cause = spec.unmatched_hangup_cause if spec else "NO_ROUTE_DESTINATION"

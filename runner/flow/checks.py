@@ -21,7 +21,7 @@ from typing import Final
 
 from pydantic import BaseModel
 
-from runner.flow.conditions import static_groups
+from runner.flow.conditions import RegexCondition, static_groups
 from runner.flow.errors import FlowError, SourcePos, did_you_mean
 from runner.flow.expr import Expression
 from runner.flow.models import Flow
@@ -89,11 +89,31 @@ class Loaded:
 
 
 def stamp_positions(item: Loaded) -> None:
-    """Give the flow and each of its steps its file position and flow name."""
+    """Give the flow and each of its steps its file position and flow name, and each regex
+    condition its position (a regex that times out at run time is reported there)."""
     item.flow._pos = item.pos(())
     for path, step in item.flow.walk():
         step._pos = item.pos(path)
         step._flow = item.flow.flow
+    for path, condition in _regex_conditions(item.flow, ()):
+        condition._pos = item.pos(path)
+
+
+def _regex_conditions(obj: object, path: DataPath) -> Iterator[tuple[DataPath, RegexCondition]]:
+    """Every regex condition in a model, nested steps and conditions included."""
+    if isinstance(obj, RegexCondition):
+        yield path, obj
+    elif isinstance(obj, BaseModel):
+        for name, info in type(obj).model_fields.items():
+            value = getattr(obj, name)
+            if isinstance(value, BaseModel | tuple | dict):
+                yield from _regex_conditions(value, (*path, info.alias or name))
+    elif isinstance(obj, tuple):
+        for index, item in enumerate(obj):
+            yield from _regex_conditions(item, (*path, index))
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from _regex_conditions(item, (*path, key))
 
 
 # --- templates and expressions, with the captures in scope -----------------------------

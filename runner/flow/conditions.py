@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     WithJsonSchema,
@@ -35,7 +36,7 @@ from pydantic import (
 )
 
 from runner.flow.context import RenderContext
-from runner.flow.errors import did_you_mean
+from runner.flow.errors import ConditionTimeoutError, SourcePos, did_you_mean
 from runner.flow.fields import (
     ExpressionStr,
     HeaderName,
@@ -48,6 +49,7 @@ from runner.flow.fields import (
     invalid,
 )
 from runner.flow.headers import header
+from runner.flow.regexes import RegexTimeout, format_bound, search
 from runner.flow.timeranges import (
     MONTH_NAMES,
     MONTHS,
@@ -119,8 +121,13 @@ class RegexCondition(_SubjectMixin):
 
     expression: Regex = Field(description="A regular expression searched in the header.")
 
+    _pos: SourcePos | None = PrivateAttr(default=None)
+
     def holds(self, env: _Env) -> _Outcome:
-        found = self.expression.search(self.subject(env))
+        try:
+            found = search(self.expression, self.subject(env))
+        except RegexTimeout as exc:
+            raise self._timed_out(exc) from None
         if found is None:
             return False, None
         if self.expression.groups == 0:
@@ -130,6 +137,15 @@ class RegexCondition(_SubjectMixin):
 
     def static_groups(self) -> int | None:
         return min(self.expression.groups, MAX_CAPTURES) or None
+
+    def _timed_out(self, exc: RegexTimeout) -> ConditionTimeoutError:
+        where = f"condition at {self._pos}" if self._pos is not None else "a condition"
+        tested = f"header '{self.field}'" if self.field is not None else "its value"
+        return ConditionTimeoutError(
+            f"{where}: regex /{self.expression.pattern}/ on {tested} took longer than "
+            f"{format_bound(exc.seconds)}; the condition does not hold",
+            seconds=exc.seconds,
+        )
 
 
 def _equals_value(value: object) -> object:

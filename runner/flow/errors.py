@@ -9,8 +9,31 @@ naming the flow, the step and its position, so the engine can log them as they a
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
+
+MAX_SHOWN_LINE: Final = 160
+"""Characters of a source line shown under an error; longer lines show a window."""
+
+# Control characters would act on the terminal (or vanish) in the caret display.
+_UNPRINTABLE: Final = {code: "?" for code in (*range(0x20), 0x7F)}
+
+
+MAX_QUOTED: Final = 40
+"""Characters of a quoted value kept in a message."""
+
+# A quoted value: an opening quote not after a letter, to the first closing quote not
+# before one (so `'O'Brien'` is one value and `'a' or 'b'` two).
+_QUOTED: Final = re.compile(r"(?<!\w)'(?=\S)(.*?)(?<=\S)'(?!\w)")
+
+
+def _cut(found: re.Match[str]) -> str:
+    value = found.group(1)
+    if len(value) <= MAX_QUOTED + 3:
+        return found.group(0)
+    return f"'{value[:MAX_QUOTED]}...'"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -39,11 +62,19 @@ class FlowError:
     column: int | None
     message: str
     source_line: str | None = None
+    warning: bool = False
+    """A warning (`eslflow validate` still exits 0), not an error."""
+
+    def __post_init__(self) -> None:
+        # A value quoted in a message ('...') is cut, wherever the message was written, so
+        # a 100 KB flow name or event name is not echoed whole.
+        object.__setattr__(self, "message", _QUOTED.sub(_cut, self.message))
 
     def __str__(self) -> str:
+        message = f"warning: {self.message}" if self.warning else self.message
         if self.line is None:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+            return f"{self.path}: {message}"
+        return f"{self.path}:{self.line}:{self.column}: {message}"
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line or 0, self.column or 0, self.message)
@@ -52,8 +83,16 @@ class FlowError:
         """The error line, then the source line and a caret under the column."""
         if self.source_line is None or self.column is None:
             return str(self)
-        text = self.source_line.rstrip("\r\n").expandtabs(1)
-        caret = " " * (self.column - 1) + "^"
+        text = self.source_line.rstrip("\r\n").expandtabs(1).translate(_UNPRINTABLE)
+        column = self.column - 1
+        if len(text) > MAX_SHOWN_LINE:
+            # A window around the column, so a 1 MB line is not printed whole.
+            start = max(0, min(column - MAX_SHOWN_LINE // 2, len(text) - MAX_SHOWN_LINE))
+            end = start + MAX_SHOWN_LINE
+            head = "..." if start > 0 else ""
+            text = head + text[start:end] + ("..." if end < len(text) else "")
+            column = column - start + len(head)
+        caret = " " * column + "^"
         return f"{self}\n    {text}\n    {caret}"
 
     def to_json(self) -> dict[str, object]:
@@ -94,6 +133,17 @@ class UnsafeSubstitutionError(FlowRuntimeError):
 
 class ExpressionError(FlowRuntimeError):
     """An eslflow `${{ ... }}` expression failed while evaluating (bad type, bad index)."""
+
+
+class ConditionTimeoutError(ExpressionError):
+    """A condition's regex search ran past its time bound: the condition does not hold.
+
+    `seconds` is the bound; the message names the condition's place and what it tested.
+    """
+
+    def __init__(self, message: str, *, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(message)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

@@ -29,6 +29,13 @@ Evaluator = Callable[[RenderContext], object]
 MAX_TEXT: Final = 65536
 """Longest string an expression may build; beyond it evaluation fails instead of eating memory."""
 
+MAX_EXPRESSION: Final = 2000
+"""Longest expression, in characters: Python's parser fails with MemoryError on deep
+nesting in long text (`not` x 20,000), so the text is bounded before it is parsed."""
+
+MAX_EXPRESSION_DEPTH: Final = 50
+"""Levels of nesting an expression may have (`1+1+...` is one level per `+`)."""
+
 NAMES: Final = ("event", "trigger", "vars", "uuid", "captures")
 
 
@@ -638,16 +645,44 @@ def describe_path(name: str, keys: Sequence[object]) -> str:
     return name + "".join(f"[{key!r}]" for key in keys)
 
 
+def _too_deep() -> str:
+    return f"expression nested too deeply: more than {MAX_EXPRESSION_DEPTH} levels"
+
+
+def _deeper_than(root: ast.expr, limit: int) -> ast.AST | None:
+    """The first node deeper than `limit` levels (without recursing: the compiler and the
+    evaluator recurse once per level, so depth is bounded before they run)."""
+    todo: list[tuple[ast.AST, int]] = [(root, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return node
+        children = [
+            (child, depth + 1)
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.expr)  # operators and contexts are not levels
+        ]
+        todo.extend(reversed(children))  # leftmost first: the error points at the earliest
+    return None
+
+
 def compile_expression(source: str) -> Expression:
     """Parse and compile `source`; ExprSyntaxError (with an offset into `source`) when invalid."""
     stripped = source.strip()
     if not stripped:
         raise ExprSyntaxError("empty expression", 0)
     lead = len(source) - len(source.lstrip())
+    if len(stripped) > MAX_EXPRESSION:
+        raise ExprSyntaxError(
+            f"expression too long: {len(stripped):,} characters, at most {MAX_EXPRESSION:,}",
+            lead + MAX_EXPRESSION,
+        )
     # Parentheses let an expression span lines; offsets are mapped back past the "(".
     parsed = "(" + stripped + ")"
     try:
         tree = ast.parse(parsed, mode="eval")
+    except (MemoryError, RecursionError):  # the parser's own stack (3.11: s_push, too deep)
+        raise ExprSyntaxError(_too_deep(), lead) from None
     except SyntaxError as exc:
         line_starts = [0] + [i + 1 for i, char in enumerate(parsed) if char == "\n"]
         line = min(max(exc.lineno or 1, 1), len(line_starts))
@@ -655,6 +690,9 @@ def compile_expression(source: str) -> Expression:
         offset = min(max(0, lead + index - 1), len(source))
         raise ExprSyntaxError(f"invalid expression: {exc.msg}", offset) from None
     compiler = _Compiler(parsed, lead)
+    deep = _deeper_than(tree.body, MAX_EXPRESSION_DEPTH)
+    if deep is not None:
+        raise ExprSyntaxError(_too_deep(), compiler.offset(deep))
     run = compiler.compile(tree.body)
     sources = list(dict.fromkeys(compiler.sources))
     path = compiler._key_path(tree.body)

@@ -26,6 +26,7 @@ from pydantic_core import CoreSchema, PydanticCustomError
 from runner.flow.durations import DURATION_HELP, DURATION_PATTERN, parse_duration
 from runner.flow.errors import did_you_mean
 from runner.flow.expr import Expression, ExprSyntaxError, compile_expression, kind_of
+from runner.flow.regexes import Pattern, RegexSyntaxError, compile_regex
 from runner.flow.template import Template, TemplateSyntaxError
 from runner.freeswitch import (
     CAUSE_BY_CODE,
@@ -220,17 +221,16 @@ Duration = Annotated[
 ]
 
 
-def _regex(value: object) -> re.Pattern[str]:
+def _regex(value: object) -> Pattern:
     text = scalar_text(value, "a regular expression")
     try:
-        # ASCII: PCRE, which FreeSWITCH uses, gives \d and \w their ASCII meaning.
-        return re.compile(text, re.ASCII)
-    except re.error as exc:
-        raise invalid(f"invalid regular expression: {exc.msg}", offset=exc.pos) from None
+        return compile_regex(text)
+    except RegexSyntaxError as exc:
+        raise invalid(str(exc), offset=exc.offset) from None
 
 
 Regex = Annotated[
-    re.Pattern[str],
+    Pattern,
     PlainValidator(_regex),
     PlainSerializer(lambda pattern: pattern.pattern),
     WithJsonSchema(

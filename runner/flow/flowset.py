@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from runner.flow.conditions import Captures, match
-from runner.flow.errors import ExpressionError
+from runner.flow.errors import ExpressionError, FlowError
 from runner.flow.models import Flow
 from runner.flow.steps import WaitStep
 
@@ -47,8 +47,10 @@ def _order(flow: Flow) -> tuple[int, str, int, int]:
 class FlowSet:
     """Valid flows by name and trigger. Immutable: a reload builds a new set."""
 
-    def __init__(self, flows: Iterable[Flow]) -> None:
+    def __init__(self, flows: Iterable[Flow], warnings: Iterable[FlowError] = ()) -> None:
         self.flows: tuple[Flow, ...] = tuple(sorted(flows, key=_order))
+        self.warnings: tuple[FlowError, ...] = tuple(sorted(warnings, key=FlowError.sort_key))
+        """What the loader found questionable but valid (`eslflow validate` prints them)."""
         self._by_name = {flow.flow: flow for flow in self.flows}
         triggered: dict[EventKey, list[Flow]] = {}
         for flow in self.flows:

@@ -7,6 +7,7 @@ flows = load_flows([Path("flows")])        # FlowValidationError lists all mista
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,12 +18,13 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from runner.flow.checks import Loaded, check_flows
+from runner.flow.cycles import silent_cycles
 from runner.flow.errors import FlowError, FlowValidationError, SourcePos
 from runner.flow.fields import describe_input
 from runner.flow.flowset import FlowSet
 from runner.flow.models import Flow
 from runner.flow.translate import translate
-from runner.flow.yamldoc import Document, SourceFile, parse_yaml
+from runner.flow.yamldoc import MAX_FILE_SIZE, Document, SourceFile, parse_yaml
 
 FLOW_SUFFIXES: Final = (".yaml", ".yml")
 TEST_SUFFIXES: Final = (".test.yaml", ".test.yml")
@@ -63,6 +65,22 @@ def find_flow_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[FlowE
     return list(dict.fromkeys(files)), errors
 
 
+def _not_utf8(path: str, data: bytes, start: int) -> FlowError:
+    """The error for a byte that is not UTF-8, at its line and column (in characters)."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", start)
+    text = data[line_start : line_end if line_end != -1 else len(data)]
+    column = len(text[: start - line_start].decode("utf-8", "replace")) + 1
+    line = data.count(b"\n", 0, start) + 1
+    return FlowError(
+        path,
+        line,
+        column,
+        f"not UTF-8 text: byte 0x{data[start]:02X} cannot be decoded (save the file as UTF-8)",
+        text.decode("utf-8", "replace"),
+    )
+
+
 def load_flows(paths: Sequence[Path | str]) -> FlowSet:
     """Load and validate the flow files and folders in `paths`.
 
@@ -73,13 +91,22 @@ def load_flows(paths: Sequence[Path | str]) -> FlowSet:
     sources: list[tuple[str, str]] = []
     for file in files:
         try:
-            sources.append((str(file), file.read_bytes().decode("utf-8")))
-        except UnicodeDecodeError as exc:
-            errors.append(
-                FlowError(
-                    str(file), None, None, f"not UTF-8 text (byte {exc.start} cannot be decoded)"
+            size = file.stat().st_size
+            if size > MAX_FILE_SIZE:
+                errors.append(
+                    FlowError(
+                        str(file),
+                        None,
+                        None,
+                        f"file too large: {size:,} bytes; a flow file holds at most "
+                        f"{MAX_FILE_SIZE:,}",
+                    )
                 )
-            )
+                continue
+            data = file.read_bytes()
+            sources.append((str(file), data.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            errors.append(_not_utf8(str(file), data, exc.start))
         except OSError as exc:
             errors.append(FlowError(str(file), None, None, f"cannot read: {exc.strerror}"))
     try:
@@ -133,7 +160,17 @@ def _load(sources: Sequence[tuple[str, str]]) -> FlowSet:
     errors.extend(check_flows(loaded, failed_names))
     if errors:
         raise FlowValidationError(errors)
-    return FlowSet(item.flow for item in loaded)
+    return FlowSet((item.flow for item in loaded), _warnings(loaded))
+
+
+def _warnings(loaded: list[Loaded]) -> list[FlowError]:
+    """Warnings about valid flows: goto/call cycles that never wait."""
+    sources = {item.source.path: item.source for item in loaded}
+    warnings = []
+    for pos, message in silent_cycles({item.flow.flow: item.flow for item in loaded}):
+        error = sources[pos.path].error((pos.line - 1, pos.column - 1), message)
+        warnings.append(dataclasses.replace(error, warning=True))
+    return warnings
 
 
 def _translated(error: ErrorDetails, source: SourceFile, document: Document) -> FlowError:

@@ -144,9 +144,14 @@ class ExecuteArgs(Model):
         description="Its argument; FreeSWITCH expands ${var} in it when it runs.",
         examples=["ivr/ivr-welcome.wav", "user/$1@${domain_name}"],
     )
+    # FreeSWITCH reads `loops` with atoi() into an int (src/switch_ivr.c): 4294967295
+    # wraps to -1, "forever". Seen on 1.10.12: `sleep 600` with loops 4294967295 ran
+    # until the call was killed (loops 3 ran three times). It stops looping only an app
+    # that returned in under 0.5 s.
     loops: int = Field(
         default=1,
         ge=-1,
+        le=2_147_483_647,
         description="How many times to run it (sendmsg `loops`); -1 repeats until stopped.",
     )
     wait: Literal["none", "start", "complete"] = Field(

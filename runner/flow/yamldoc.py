@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Final
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
 from runner.flow.errors import FlowError
@@ -27,8 +29,23 @@ DataPath = tuple[str | int, ...]
 Mark = tuple[int, int]
 """0-based (line, column), as ruamel counts."""
 
-MAX_NODES: Final = 200_000
-"""Nodes one document may expand to through aliases (a guard against alias bombs)."""
+MAX_FILE_SIZE: Final = 1_048_576
+"""Longest flow file, in bytes (1 MiB): a real flow file is a few kilobytes."""
+
+MAX_DOCUMENTS: Final = 1_000
+"""Documents (`---`) in one file: each costs a few kilobytes once built, so this and the
+size bound keep the memory of a file of many tiny documents to a small multiple of it."""
+
+MAX_NODES: Final = 50_000
+"""Values one file may hold after alias expansion (a guard against alias bombs and
+millions of keys; a 2 KB flow has about 70)."""
+
+MAX_DEPTH: Final = 64
+"""Levels of nesting (mappings and lists) a document may have; ruamel's composer and
+our builder recurse once per level, and Python's stack ends near 500."""
+
+MAX_SHOWN: Final = 40
+"""Characters of a value quoted in a message; longer ones are cut with `...`."""
 
 _TAG = "tag:yaml.org,2002:"
 _BOOL_TRUE: Final = frozenset({"true", "True", "TRUE"})
@@ -126,11 +143,12 @@ _MERGE = _TAG + "merge"
 class _Builder:
     """Turns one document's node graph into plain data, recording positions."""
 
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, nodes: int = 0) -> None:
         self.document = document
         self.values = document.values
         self.keys = document.keys
-        self.nodes = 0
+        self.nodes = nodes
+        """Values built so far in the file (earlier documents included)."""
         self.active: set[int] = set()
         self.problems: list[YamlProblem] = []
 
@@ -140,8 +158,10 @@ class _Builder:
         mark = (start.line, start.column)
         if self.nodes > MAX_NODES:
             raise YamlProblem(
-                f"document too large: more than {MAX_NODES} values after alias expansion", mark
+                f"file too large: more than {MAX_NODES:,} values (after alias expansion)", mark
             )
+        if len(path) >= MAX_DEPTH and not isinstance(node, ScalarNode):
+            raise YamlProblem(_too_deep(), mark)
         self.values[path] = mark
         if isinstance(node, ScalarNode):
             self.document.styles[path] = node.style
@@ -155,7 +175,7 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 if node.tag != _SEQ:
-                    raise YamlProblem(f"unsupported YAML tag '{node.tag}'", mark)
+                    raise YamlProblem(f"unsupported YAML tag '{shown(str(node.tag))}'", mark)
                 return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 return self.mapping(node, path, mark)
@@ -165,7 +185,7 @@ class _Builder:
 
     def mapping(self, node: MappingNode, path: DataPath, mark: Mark) -> dict[str, object]:
         if node.tag != _MAP:
-            raise YamlProblem(f"unsupported YAML tag '{node.tag}'", mark)
+            raise YamlProblem(f"unsupported YAML tag '{shown(str(node.tag))}'", mark)
         result: dict[str, object] = {}
         merges: list[Node] = []
         for key_node, value_node in node.value:
@@ -184,7 +204,9 @@ class _Builder:
             if key in result:
                 line = self.keys[key_path][0] + 1
                 self.problems.append(
-                    YamlProblem(f"duplicate key '{key}' (first defined on line {line})", key_mark)
+                    YamlProblem(
+                        f"duplicate key '{shown(key)}' (first defined on line {line})", key_mark
+                    )
                 )
                 continue
             self.keys[key_path] = key_mark
@@ -220,11 +242,30 @@ class _Builder:
             return _int(text, mark)
         if tag == _FLOAT:
             return _float(text, mark)
-        raise YamlProblem(f"unsupported YAML tag '{tag}'", mark)
+        raise YamlProblem(f"unsupported YAML tag '{shown(str(tag))}'", mark)
+
+
+def shown(text: str) -> str:
+    """`text` for a message: cut to MAX_SHOWN characters, so a 1 MB value is not echoed."""
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+def _too_deep() -> str:
+    return f"nested too deeply: more than {MAX_DEPTH} levels of mappings and lists"
+
+
+MAX_DIGITS: Final = 100
+"""Longest number YAML may write (Python's int() refuses past 4,300 digits)."""
+
+
+def _too_long(text: str, mark: Mark) -> YamlProblem:
+    return YamlProblem(f"number too long: '{shown(text)}' has more than {MAX_DIGITS} digits", mark)
 
 
 def _int(text: str, mark: Mark) -> int:
     digits = text.replace("_", "")
+    if len(digits) > MAX_DIGITS:
+        raise _too_long(text, mark)
     sign = -1 if digits.startswith("-") else 1
     digits = digits.lstrip("+-")
     try:
@@ -236,16 +277,18 @@ def _int(text: str, mark: Mark) -> int:
             return sign * int(digits[2:], 2)
         return sign * int(digits, 10)
     except ValueError:
-        raise YamlProblem(f"'{text}' is not a number", mark) from None
+        raise YamlProblem(f"'{shown(text)}' is not a number", mark) from None
 
 
 def _float(text: str, mark: Mark) -> float:
     lowered = text.replace("_", "").lower()
+    if len(lowered) > MAX_DIGITS:
+        raise _too_long(text, mark)
     special = {".inf": "inf", "+.inf": "inf", "-.inf": "-inf", ".nan": "nan"}
     try:
         return float(special.get(lowered, lowered))
     except ValueError:
-        raise YamlProblem(f"'{text}' is not a number", mark) from None
+        raise YamlProblem(f"'{shown(text)}' is not a number", mark) from None
 
 
 def _tab_errors(source: SourceFile) -> list[FlowError]:
@@ -290,13 +333,100 @@ _PURE: Final = YAML(typ="safe", pure=True)
 _PURE.Resolver = _Yaml12Resolver
 
 
-def _documents(text: str) -> list[Node | None]:
+class _Refused(Exception):
+    """A limit crossed or a character refused: the whole file gets this one error."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        self.mark = mark
+        super().__init__(message)
+
+
+def _mark_at(text: str, index: int) -> Mark:
+    """The 0-based (line, column) of character `index` of `text`."""
+    line = text.count("\n", 0, index)
+    return line, index - (text.rfind("\n", 0, index) + 1)
+
+
+def _deep_mark(yaml: YAML, text: str) -> Mark:
+    """Where nesting first passes MAX_DEPTH, found from parser events (no recursion).
+
+    Called when composing overflowed Python's stack, which happens only far deeper.
+    """
+    depth = 0
     try:
-        return list(_FAST.compose_all(text))
+        for event in yaml.parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    start = event.start_mark
+                    return start.line, start.column
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
     except YAMLError:
-        if _FAST.Parser is _PURE.Parser:
-            raise
-        return list(_PURE.compose_all(text))
+        pass
+    return 0, 0
+
+
+def _compose(yaml: YAML, text: str, source: SourceFile) -> bool:
+    """Build `source.documents` one document at a time, so only one node graph is alive.
+
+    Returns whether the file held any document. Raises YAMLError from the parser and
+    _Refused when a file-wide limit is crossed.
+    """
+    nodes = 0
+    seen = False
+    try:
+        for number, node in enumerate(yaml.compose_all(text)):
+            if node is None:
+                continue
+            seen = True
+            start = node.start_mark
+            if number >= MAX_DOCUMENTS:
+                raise _Refused(
+                    f"too many documents: a flow file holds at most {MAX_DOCUMENTS:,}",
+                    (start.line, start.column),
+                )
+            document = Document(data=None, number=number)
+            builder = _Builder(document, nodes)
+            try:
+                document.data = builder.build(node, ())
+            except YamlProblem as fatal:
+                if builder.nodes > MAX_NODES:
+                    raise _Refused(str(fatal), fatal.mark) from None
+                source.errors.append(source.error(fatal.mark, str(fatal)))
+                continue
+            finally:
+                nodes = builder.nodes
+            for problem in builder.problems:
+                source.errors.append(source.error(problem.mark, str(problem)))
+            source.documents.append(document)
+    except RecursionError:
+        raise _Refused(_too_deep(), _deep_mark(yaml, text)) from None
+    except ReaderError as exc:
+        # A character YAML does not allow (NUL, other control characters).
+        where = _mark_at(text, exc.position) if isinstance(exc.position, int) else (0, 0)
+        char = exc.character
+        number = ord(char) if isinstance(char, str) else char
+        code = f"U+{number:04X}" if isinstance(number, int) else "this character"
+        raise _Refused(f"character {code} is not allowed in YAML", where) from None
+    return seen
+
+
+def _parse(text: str, source: SourceFile) -> bool:
+    try:
+        try:
+            return _compose(_FAST, text, source)
+        except YAMLError:
+            if _FAST.Parser is _PURE.Parser:
+                raise
+        source.documents.clear()
+        source.errors.clear()
+        return _compose(_PURE, text, source)
+    finally:
+        # ruamel's YAML object appends one DocInfo per compose_all and never drops it:
+        # a service reloading flows for months would keep them all.
+        _FAST.doc_infos.clear()
+        _PURE.doc_infos.clear()
 
 
 def parse_yaml(
@@ -308,13 +438,25 @@ def parse_yaml(
     """Parse `text` (the content of `path`) into documents, collecting YAML-level errors.
 
     `expected` says what the file should hold, for the message about an empty file.
+    The limits (MAX_FILE_SIZE, MAX_DOCUMENTS, MAX_NODES, MAX_DEPTH) end the parse with
+    one positioned error; nothing here raises.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
     source = SourceFile(path=path, lines=text.splitlines())
+    if len(text) > MAX_FILE_SIZE:
+        message = f"file too large: a flow file holds at most {MAX_FILE_SIZE:,} bytes"
+        source.errors.append(source.error(_mark_at(text, MAX_FILE_SIZE), message))
+        return source
     try:
-        nodes = _documents(text)
+        seen = _parse(text, source)
+    except _Refused as exc:
+        source.documents.clear()
+        source.errors[:] = [source.error(exc.mark, str(exc))]
+        return source
     except MarkedYAMLError as exc:
+        source.documents.clear()
+        source.errors.clear()
         tabs = _tab_errors(source)
         if tabs:
             source.errors.extend(tabs)
@@ -332,22 +474,9 @@ def parse_yaml(
         source.errors.append(source.error(where, f"YAML syntax error: {problem}{context}"))
         return source
     except YAMLError as exc:
-        source.errors.append(source.error((0, 0), f"YAML error: {exc}"))
+        source.documents.clear()
+        source.errors[:] = [source.error((0, 0), f"YAML error: {shown(str(exc))}")]
         return source
-    if not any(node is not None for node in nodes):
+    if not seen:
         source.errors.append(source.error((0, 0), f"empty file: expected {expected}"))
-        return source
-    for number, node in enumerate(nodes):
-        if node is None:
-            continue
-        document = Document(data=None, number=number)
-        builder = _Builder(document)
-        try:
-            document.data = builder.build(node, ())
-        except YamlProblem as fatal:
-            source.errors.append(source.error(fatal.mark, str(fatal)))
-            continue
-        for problem in builder.problems:
-            source.errors.append(source.error(problem.mark, str(problem)))
-        source.documents.append(document)
     return source

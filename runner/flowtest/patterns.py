@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Final
 
+import regex
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from runner.flow.fields import invalid, scalar_text
+from runner.flow.regexes import Pattern as RegexPattern
+from runner.flow.regexes import RegexSyntaxError, RegexTimeout, compile_regex, search
 
-_FLAGS: Final = {"i": re.IGNORECASE, "s": re.DOTALL}
+_FLAGS: Final = {"i": regex.IGNORECASE, "s": regex.DOTALL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +29,18 @@ class Pattern:
     """An expected value: `text` exactly, or `regex` searched."""
 
     source: str
-    regex: re.Pattern[str] | None = None
+    regex: RegexPattern | None = None
 
     def matches(self, value: str | None) -> bool:
+        """Whether `value` is the text, or the regex finds it within the time bound of one
+        search (a search that runs past it does not match, as a flow condition does not)."""
         if value is None:
             return False
         if self.regex is not None:
-            return self.regex.search(value) is not None
+            try:
+                return search(self.regex, value) is not None
+            except RegexTimeout:
+                return False
         return value == self.source
 
     @property
@@ -63,16 +71,16 @@ def parse_pattern(text: str) -> Pattern:
     if parts is None:
         return Pattern(text)
     body, flags = parts
-    compiled_flags = re.ASCII
+    compiled_flags = 0
     for flag in flags:
         compiled_flags |= _FLAGS[flag]
     try:
-        regex = re.compile(body.replace("\\/", "/"), compiled_flags)
-    except re.error as exc:
-        error = ValueError(f"invalid regular expression: {exc.msg}")
-        error.offset = 1 + (exc.pos or 0)  # type: ignore[attr-defined]
+        compiled = compile_regex(body.replace("\\/", "/"), compiled_flags)
+    except RegexSyntaxError as exc:
+        error = ValueError(str(exc))
+        error.offset = 1 + (exc.offset or 0)  # type: ignore[attr-defined]
         raise error from None
-    return Pattern(text, regex)
+    return Pattern(text, compiled)
 
 
 _SPECIAL: Final = re.compile(r"([.^$*+?{}\[\]\\|()/])")

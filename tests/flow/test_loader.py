@@ -399,7 +399,8 @@ def test_missing_paths_empty_folders_and_bad_bytes_are_errors(tmp_path: Path) ->
     assert [str(error) for error in caught.value.errors] == [
         f"{tmp_path / 'bad.yaml'}:2:9: unknown step 'stpo' — did you mean 'stop'?",
         f"{tmp_path / 'empty'}: no flow files (*.yaml, *.yml)",
-        f"{tmp_path / 'latin1.yaml'}: not UTF-8 text (byte 9 cannot be decoded)",
+        f"{tmp_path / 'latin1.yaml'}:1:10: not UTF-8 text: byte 0xE9 cannot be decoded "
+        "(save the file as UTF-8)",
         f"{tmp_path / 'nope.yaml'}: no such file or folder",
     ]
 
