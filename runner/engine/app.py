@@ -43,7 +43,15 @@ def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -
     outbound = None
     if config.outbound is not None:
         o = config.outbound
-        outbound = OutboundSpec(o.host, o.port, tuple(o.allow), o.unmatched_hangup_cause)
+        outbound = OutboundSpec(
+            o.host,
+            o.port,
+            tuple(o.allow),
+            o.unmatched_hangup_cause,
+            max_connections=o.max_connections,
+            max_call_duration=o.max_call_duration,
+            connect_timeout=o.connect_timeout,
+        )
     return Engine(
         flows,
         nodes=nodes,

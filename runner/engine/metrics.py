@@ -58,7 +58,8 @@ class Metrics:
         )
         self.outbound_connections = Counter(
             "eslflow_outbound_connections",
-            "Outbound socket connections, by result (matched, unmatched, refused).",
+            "Outbound socket connections, by result: matched, unmatched, refused (allow-list), "
+            "over_cap (max_connections), connect_failed, expired (max_call_duration).",
             ["result"],
             registry=r,
         )

@@ -78,6 +78,9 @@ class OutboundSpec:
     port: int = 8084
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     unmatched_hangup_cause: str = "NO_ROUTE_DESTINATION"
+    max_connections: int | None = 2000
+    max_call_duration: float | None = 4 * 3600.0
+    connect_timeout: float = 5.0
 
 
 def subscription_words(keys: Iterable[EventKey]) -> list[str]:
@@ -175,6 +178,10 @@ class Engine:
                     host=spec.host,
                     port=spec.port,
                     allow=spec.allow,
+                    connect_timeout=spec.connect_timeout,
+                    max_connections=spec.max_connections,
+                    max_call_duration=spec.max_call_duration,
+                    on_outcome=self._outbound_outcome,
                     network=self.network,
                 )
                 self.outbound_port = await tg.start(self.outbound_server.serve)
@@ -272,6 +279,9 @@ class Engine:
         self._tg.start_soon(instance.run)
 
     # -- outbound ------------------------------------------------------------------------------
+    def _outbound_outcome(self, result: str) -> None:
+        self.metrics.outbound_connections.labels(result=result).inc()
+
     async def _outbound_call(self, conn: OutboundConnection) -> None:
         found = None
         if self.router.accepting:
