@@ -32,6 +32,19 @@ class Metrics:
         self.reconnects = Counter(
             "eslflow_reconnects", "Inbound ESL reconnections.", ["node"], registry=r
         )
+        self.switch_restarts = Counter(
+            "eslflow_switch_restarts",
+            "FreeSWITCH restarts seen (a new Core-UUID on a node).",
+            ["node"],
+            registry=r,
+        )
+        self.events_missed = Counter(
+            "eslflow_events_missed",
+            "Events the switch fired while the node was disconnected (the Event-Sequence "
+            "gap across a reconnect: an upper bound, it counts events of every listener).",
+            ["node"],
+            registry=r,
+        )
         self.events_received = Counter(
             "eslflow_events_received", "Events received, by name.", ["node", "event"], registry=r
         )
