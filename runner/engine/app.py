@@ -3,8 +3,10 @@
 - SIGHUP (and, with `watch`, a change to a flow file) reloads the flows: a valid new
   set serves new calls while running instances finish on the old; an invalid set is
   refused with its errors and the old set keeps serving.
-- SIGTERM or Ctrl-C: stop taking new calls, let running instances finish up to the
-  drain timeout, then close the connections cleanly (`exit`).
+- SIGTERM or Ctrl-C: stop taking new calls (/healthz answers 503 `draining`), let
+  running instances finish up to the drain timeout, then close the connections
+  cleanly (`exit`). A second one exits at once; the instances it cuts off are logged
+  and counted as abandoned.
 """
 
 from __future__ import annotations
@@ -113,9 +115,10 @@ async def serve(
 
     async with anyio.create_task_group() as tg:
         await tg.start(engine.run)
+        log.info("eslflow serving %s", engine.describe())
         if config.metrics is not None:
             await tg.start(
-                serve_http, config.metrics.host, config.metrics.port, metrics, engine.healthy
+                serve_http, config.metrics.host, config.metrics.port, metrics, engine.health
             )
         if config.watch:
             tg.start_soon(_watch, list(config.flows), reload)
@@ -127,12 +130,20 @@ async def serve(
 
 
 async def _signals(engine: Engine, drain_timeout: float, reload: Callable[[], object]) -> None:
+    """SIGHUP reloads; SIGTERM/SIGINT drains; a second one exits at once."""
     with anyio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            if signum == signal.SIGHUP:
-                log.info("SIGHUP: reloading flows")
-                await reload()  # type: ignore[misc]
-                continue
-            log.info("%s: draining (up to %.0f s)", signal.Signals(signum).name, drain_timeout)
-            await engine.drain(drain_timeout)
-            return
+        async with anyio.create_task_group() as tg:
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if signum == signal.SIGHUP:
+                    log.info("SIGHUP: reloading flows")
+                    await reload()  # type: ignore[misc]
+                elif not engine.draining:
+                    log.info("%s: draining (up to %.0f s)", name, drain_timeout)
+                    tg.start_soon(engine.drain, drain_timeout)
+                else:
+                    left = engine.abandon()
+                    log.warning(
+                        "%s again: exiting now, abandoning %d running flow instances", name, left
+                    )
+                    tg.cancel_scope.cancel()

@@ -111,6 +111,8 @@ class FlowInstance:
         self.hangup_event: Mapping[str, str] | None = None
         self.finished = False
         self.failed = False
+        # Cut off by a second SIGTERM: counted as abandoned, neither finished nor failed.
+        self.abandoned = False
         self.depth = 0
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
@@ -186,7 +188,9 @@ class FlowInstance:
             if self.metrics is not None:
                 self.metrics.instances_active.dec()
                 counter = (
-                    self.metrics.instances_failed
+                    self.metrics.instances_abandoned
+                    if self.abandoned
+                    else self.metrics.instances_failed
                     if self.failed
                     else self.metrics.instances_finished
                 )
@@ -194,11 +198,18 @@ class FlowInstance:
             log.info(
                 "flow %s %s after %.1f ms",
                 self.flow.flow,
-                "failed" if self.failed else ("ended by hangup" if self.hung_up else "finished"),
+                self._outcome(),
                 (time.perf_counter() - started) * 1000,
             )
             if self.on_finish is not None:
                 self.on_finish(self)
+
+    def _outcome(self) -> str:
+        if self.abandoned:
+            return "abandoned"
+        if self.failed:
+            return "failed"
+        return "ended by hangup" if self.hung_up else "finished"
 
     async def _run_flow(self) -> None:
         # Flow-level vars first: they may use captures and the trigger.

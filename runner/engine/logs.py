@@ -14,6 +14,8 @@ import time
 from contextvars import ContextVar
 from typing import Literal, TextIO
 
+# The inbound node (its name from the config) whose connection a line is about.
+node_name: ContextVar[str | None] = ContextVar("node_name", default=None)
 call_uuid: ContextVar[str | None] = ContextVar("call_uuid", default=None)
 flow_name: ContextVar[str | None] = ContextVar("flow_name", default=None)
 # The running step itself (anything with a `where`), or its description: a log line
@@ -24,9 +26,10 @@ LogFormat = Literal["text", "json"]
 
 
 class CallContextFilter(logging.Filter):
-    """Copies the call context onto each record (`uuid`, `flow`, `step`)."""
+    """Copies the call context onto each record (`node`, `uuid`, `flow`, `step`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.node = node_name.get()
         record.uuid = call_uuid.get()
         record.flow = flow_name.get()
         step = step_where.get()
@@ -35,13 +38,15 @@ class CallContextFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`."""
+    """`2026-11-27T10:00:00.123Z INFO  [node uuid flow step] message`."""
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         ms = int(record.msecs)
         context = " ".join(
-            str(v) for v in (getattr(record, k, None) for k in ("uuid", "flow", "step")) if v
+            str(v)
+            for v in (getattr(record, k, None) for k in ("node", "uuid", "flow", "step"))
+            if v
         )
         prefix = f"{stamp}.{ms:03d}Z {record.levelname:<5} "
         line = prefix + (f"[{context}] " if context else "") + record.getMessage()
@@ -51,7 +56,7 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, uuid, flow, step."""
+    """One JSON object per line: time, level, logger, message, node, uuid, flow, step."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, object] = {
@@ -61,7 +66,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("uuid", "flow", "step"):
+        for key in ("node", "uuid", "flow", "step"):
             value = getattr(record, key, None)
             if value:
                 data[key] = value

@@ -27,6 +27,7 @@ import anyio.abc
 
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
+from runner.engine.logs import node_name
 from runner.engine.metrics import Metrics
 from runner.engine.router import Router
 from runner.esl import commands
@@ -141,6 +142,7 @@ class Engine:
         self.router = Router(flows, self._spawn, clock=self.clock, metrics=self.metrics)
         self.router.configure = self._configure
         self.outbound_calls: set[FlowInstance] = set()
+        self.draining = False
         self._tg: anyio.abc.TaskGroup | None = None
         self._instances_done = anyio.Event()
         self._stopped = anyio.Event()
@@ -155,10 +157,34 @@ class Engine:
         return self.router.active + len(self.outbound_calls)
 
     def healthy(self) -> bool:
-        """Up when every configured inbound node is connected (or none is configured)."""
+        """Up when an inbound node is connected (or, without nodes, the listener is up)."""
         if not self.nodes:
             return self.outbound_server is not None
         return any(node.conn is not None and node.conn.connected for node in self.nodes)
+
+    def health(self) -> str | None:
+        """What /healthz reports: None when serving, else why not (a load balancer
+        stops sending calls to a draining or disconnected engine)."""
+        if self.draining:
+            return "draining"
+        if not self.healthy():
+            return "no FreeSWITCH connected" if self.nodes else "not listening"
+        return None
+
+    def describe(self) -> str:
+        """One line for the start-up log: the flows loaded, the nodes, the listener."""
+        names = ", ".join(sorted(flow.flow for flow in self.flows)) or "none"
+        nodes = ", ".join(
+            node.spec.label
+            if node.spec.label == f"{node.spec.host}:{node.spec.port}" or not node.spec.label
+            else f"{node.spec.label} ({node.spec.host}:{node.spec.port})"
+            for node in self.nodes
+        )
+        text = f"{len(self.flows)} flows ({names}); inbound nodes: {nodes or 'none'}"
+        if self.outbound_spec is not None:
+            port = self.outbound_port if self.outbound_port is not None else self.outbound_spec.port
+            text += f"; outbound listener: {self.outbound_spec.host}:{port}"
+        return text
 
     def subscriptions(self) -> frozenset[EventKey]:
         """What the flows need, plus what running instances started on older flow sets
@@ -201,6 +227,7 @@ class Engine:
     ) -> None:
         spec = node.spec
         label = spec.name
+        node_name.set(label)  # every line logged for this node, and its calls, names it
         started = False
         try:
             async with InboundConnection.connect(
@@ -232,7 +259,8 @@ class Engine:
                     try:
                         route(event, link_for)
                     except Exception:  # a routing bug must not stop the node
-                        log.exception("%s: routing %s failed", label, event.get("Event-Name"))
+                        what = event.get("Event-Name") or "an event without Event-Name"
+                        log.exception("%s: routing %s failed", label, what)
         except EslAuthError as exc:
             log.error("%s: %s; this node is not served", label, exc)
             if not started:
@@ -422,6 +450,7 @@ class Engine:
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop taking new calls, let running instances finish (up to `timeout`), stop."""
+        self.draining = True
         self.router.accepting = False
         if self.outbound_server is not None:
             self.outbound_server.stop_accepting()
@@ -441,6 +470,15 @@ class Engine:
     def stop(self) -> None:
         """Stop at once (instances are cancelled)."""
         self._stopped.set()
+
+    def abandon(self) -> int:
+        """Stop at once, during a drain: running instances are cut off and counted as
+        abandoned. Returns how many there were."""
+        left = [i for i in self.router.instances() + list(self.outbound_calls) if not i.finished]
+        for instance in left:
+            instance.abandoned = True
+        self._stopped.set()
+        return len(left)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

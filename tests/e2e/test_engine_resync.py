@@ -28,7 +28,7 @@ on_error:
   - hangup
 """
 # The engine stays away this long after its connection drops (the connection was young).
-OUTAGE = Backoff(initial=1.0, maximum=1.0, jitter=0.0, stable_after=10.0)
+OUTAGE = Backoff(initial=2.0, maximum=2.0, jitter=0.0, stable_after=10.0)
 
 
 @asynccontextmanager
@@ -61,7 +61,7 @@ async def test_a_completion_that_fired_during_the_outage_fails_the_step_promptly
     with anyio.fail_after(15):
         async with (
             Simulator(speed=1) as sim,
-            engine_with_outage(sim, PLAYS % 400) as (engine, wire),
+            engine_with_outage(sim, PLAYS % 1000) as (engine, wire),
         ):
             uuid = await sim.place_call(CallSpec(destination="5000"))
             await playing(engine)
@@ -81,10 +81,10 @@ async def test_a_completion_that_fired_during_the_outage_fails_the_step_promptly
         f"the connection to {node} was lost while this step waited for "
         "CHANNEL_EXECUTE_COMPLETE; whether it fired is unknown"
     )
-    assert 1.0 <= took < 2.0  # the outage, then one uuid_exists
+    assert 2.0 <= took < 3.5  # the outage, then one uuid_exists
     assert wire.lines(uuid) == [
         "execute answer",
-        "execute playback silence_stream://400",
+        "execute playback silence_stream://1000",
         f"api uuid_setvar {uuid} err {info.variables['err']}",
         "hangup NORMAL_CLEARING",
     ]
