@@ -45,11 +45,22 @@ async def engine_with_outage(sim: Simulator, text: str) -> AsyncIterator[tuple[E
             engine.stop()
 
 
-async def playing(engine: Engine) -> None:
-    while not any(
-        i.waiting is not None and i.waiting.name == "CHANNEL_EXECUTE_COMPLETE" and i.arms == 2
-        for i in engine.router.instances()
-    ):
+async def playing(engine: Engine, sim: Simulator, uuid: str) -> None:
+    """Until the playback runs and its +OK has reached the engine (a drop before that
+    fails the command itself, not the wait)."""
+    while True:
+        info = sim.channel(uuid)
+        waiting = [
+            i
+            for i in engine.router.instances()
+            if i.waiting is not None
+            and i.waiting.name == "CHANNEL_EXECUTE_COMPLETE"
+            and i.arms == 2
+        ]
+        if info and info.variables.get("current_application") == "playback" and waiting:
+            conn = engine.nodes[0].conn
+            if conn is not None and not conn.connection._replies:
+                return
         await anyio.sleep(0.01)
 
 
@@ -64,7 +75,7 @@ async def test_a_completion_that_fired_during_the_outage_fails_the_step_promptly
             engine_with_outage(sim, PLAYS % 1000) as (engine, wire),
         ):
             uuid = await sim.place_call(CallSpec(destination="5000"))
-            await playing(engine)
+            await playing(engine, sim, uuid)
             for client in sim_clients(sim):
                 await client.stream.aclose()  # the playback ends while nobody listens
             cut = anyio.current_time()
