@@ -114,6 +114,10 @@ async def serve(
             await engine.reload(new)
 
     async with anyio.create_task_group() as tg:
+        tg.start_soon(_stop_with, engine, tg.cancel_scope)
+        if handle_signals:
+            # Before connecting: a SIGTERM while a switch is still awaited stops the wait.
+            tg.start_soon(_signals, engine, config.drain_timeout, reload)
         await tg.start(engine.run)
         log.info("eslflow serving %s", engine.describe())
         if config.metrics is not None:
@@ -122,11 +126,12 @@ async def serve(
             )
         if config.watch:
             tg.start_soon(_watch, list(config.flows), reload)
-        if handle_signals:
-            tg.start_soon(_signals, engine, config.drain_timeout, reload)
         task_status.started(engine)
-        await engine.wait_stopped()
-        tg.cancel_scope.cancel()
+
+
+async def _stop_with(engine: Engine, scope: anyio.CancelScope) -> None:
+    await engine.wait_stopped()
+    scope.cancel()
 
 
 async def _signals(engine: Engine, drain_timeout: float, reload: Callable[[], object]) -> None:

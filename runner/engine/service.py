@@ -29,6 +29,7 @@ from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
 from runner.engine.logs import node_name
 from runner.engine.metrics import Metrics
+from runner.engine.resync import Resync
 from runner.engine.router import Router
 from runner.esl import commands
 from runner.esl.errors import EslAuthError, EslError
@@ -45,8 +46,6 @@ EventFormat = Literal["plain", "json", "xml"]
 # What the engine itself listens to, whatever the flows say: completions of the
 # applications it runs, bridges (answered calls), hangups (BACKGROUND_JOB is added
 # by the first bgapi).
-# Waits for these are about an application: after a reconnect they cannot be trusted.
-APPLICATION_EVENTS = frozenset({"CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"})
 
 ENGINE_EVENTS = frozenset(
     {
@@ -102,10 +101,7 @@ class _Node:
         self.spec = spec
         self.conn: InboundConnection | None = None
         self.subscribed: frozenset[EventKey] = frozenset()
-        # The switch's identity and the last Event-Sequence seen from it (see _sequence).
-        self.core_uuid: str | None = None
-        self.sequence: int | None = None
-        self.reconnected = False
+        self.resync: Resync | None = None
 
 
 class Engine:
@@ -239,6 +235,7 @@ class Engine:
                 network=self.network,
             ) as conn:
                 node.conn = conn
+                resync = node.resync = Resync(conn, label, self.metrics)
                 conn.on_connect.append(lambda c: self._connected(node))
                 conn.on_disconnect.append(lambda c: self._disconnected(node))
                 events = conn.events(maxsize=self.event_buffer)
@@ -253,7 +250,7 @@ class Engine:
                 async for event in events:
                     name = event.get("Event-Name", "")
                     received(label, name)
-                    self._sequence(node, event)
+                    resync.seen(event)
                     if on_event is not None:
                         on_event(label, event)
                     try:
@@ -273,104 +270,12 @@ class Engine:
         if first:
             return
         self.metrics.reconnects.labels(node=node.spec.name).inc()
-        node.reconnected = True
-        if self._tg is not None:
-            self._tg.start_soon(self._recheck, node)
+        if self._tg is not None and node.resync is not None:
+            node.resync.reconnected = True
+            self._tg.start_soon(node.resync.recheck, self.router.instances)
 
     def _disconnected(self, node: _Node) -> None:
         self.metrics.connections_up.labels(node=node.spec.name).set(0)
-
-    def _sequence(self, node: _Node, event: Event) -> None:
-        """Follow `Core-UUID` and `Event-Sequence` to learn what a reconnect missed.
-
-        Event-Sequence numbers every event the switch's core fires, whoever receives it
-        (switch_event.c): with a filtered subscription gaps are normal. Measured on
-        FreeSWITCH 1.10.12, even an `event plain ALL` connection sees the numbers out
-        of order (406 before 405, 422 before 396: several dispatch threads), so a gap
-        inside a connection means nothing. Only the gap between the highest number seen
-        before a reconnect and the first one after is counted, as an upper bound of the
-        events missed. A new Core-UUID is a restarted switch.
-        """
-        core = event.get("Core-UUID")
-        text = event.get("Event-Sequence", "")
-        if not core or not (text.isascii() and text.isdigit()):
-            return
-        number = int(text)
-        label = node.spec.name
-        if core != node.core_uuid:
-            if node.core_uuid is not None:
-                self._restarted(node)
-            node.core_uuid = core
-            node.sequence = None
-        elif node.reconnected and node.sequence is not None and number > node.sequence + 1:
-            missed = number - node.sequence - 1
-            self.metrics.events_missed.labels(node=label).inc(missed)
-            log.warning(
-                "%s: the switch fired up to %d events while we were disconnected "
-                "(Event-Sequence %d to %d)",
-                label,
-                missed,
-                node.sequence,
-                number,
-            )
-        node.reconnected = False
-        node.sequence = number if node.sequence is None else max(node.sequence, number)
-
-    def _restarted(self, node: _Node) -> None:
-        self.metrics.switch_restarts.labels(node=node.spec.name).inc()
-        log.warning("%s: FreeSWITCH restarted (its Core-UUID changed)", node.spec.name)
-
-    async def _recheck(self, node: _Node) -> None:
-        """After a reconnect, every instance of this node finds out what it missed.
-
-        A vanished channel ends its instance. An instance waiting for an application
-        (CHANNEL_EXECUTE / _COMPLETE) fails its step at once: the event may have fired
-        while we were away, and nothing on the switch tells. No variable names the
-        running application's Event-UUID (switch_core_session.c clears `app_uuid` when
-        the application starts), and a probe queued behind it proves nothing, since
-        playback and most media applications run queued applications nested
-        (switch_ivr_play_say.c calls switch_ivr_parse_all_events). Other waits (a DTMF,
-        a CUSTOM event) go on: their `timeout` bounds them.
-        """
-        conn = node.conn
-        if conn is None:
-            return
-        try:
-            # `core_uuid` is a global variable of the core (switch_core.c sets it at start).
-            core = (await conn.api("global_getvar core_uuid")).strip()
-        except EslError as exc:
-            log.warning("%s: re-checking flows after a reconnect: %s", node.spec.name, exc)
-            return
-        restarted = node.core_uuid is not None and bool(core) and core != node.core_uuid
-        if restarted:
-            self._restarted(node)
-            node.core_uuid, node.sequence = core, None
-        for instance in self.router.instances():
-            link = instance.link
-            if instance.finished or not isinstance(link, InboundLink) or link.node is not conn:
-                continue
-            if instance.uuid and not instance.after_hangup and restarted:
-                log.info("channel %s is gone with the restart", instance.uuid)
-                instance.channel_gone({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": instance.uuid})
-                continue
-            if instance.uuid and not instance.after_hangup:
-                try:
-                    exists = await conn.api(f"uuid_exists {instance.uuid}")
-                except EslError as exc:
-                    log.warning("%s: re-checking flows after a reconnect: %s", node.spec.name, exc)
-                    return
-                if exists.strip() == "false":
-                    log.info("channel %s is gone since the reconnect", instance.uuid)
-                    gone = {"Event-Name": "CHANNEL_HANGUP", "Unique-ID": instance.uuid}
-                    instance.channel_gone(gone)
-                    continue
-            wait = instance.waiting
-            if wait is not None and wait.name in APPLICATION_EVENTS:
-                instance.miss(
-                    wait,
-                    f"the connection to {node.spec.name} was lost while this step waited for "
-                    f"{wait.name}; whether it fired is unknown",
-                )
 
     async def _subscribe(self, node: _Node) -> None:
         assert node.conn is not None
