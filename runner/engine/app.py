@@ -3,8 +3,10 @@
 - SIGHUP (and, with `watch`, a change to a flow file) reloads the flows: a valid new
   set serves new calls while running instances finish on the old; an invalid set is
   refused with its errors and the old set keeps serving.
-- SIGTERM or Ctrl-C: stop taking new calls, let running instances finish up to the
-  drain timeout, then close the connections cleanly (`exit`).
+- SIGTERM or Ctrl-C: stop taking new calls (/healthz answers 503 `draining`), let
+  running instances finish up to the drain timeout, then close the connections
+  cleanly (`exit`). A second one exits at once; the instances it cuts off are logged
+  and counted as abandoned.
 """
 
 from __future__ import annotations
@@ -48,7 +50,15 @@ def outbound_spec(config: EngineConfig) -> OutboundSpec | None:
     o = config.outbound
     if o is None:
         return None
-    return OutboundSpec(o.host, o.port, tuple(o.allow), o.unmatched_hangup_cause)
+    return OutboundSpec(
+        o.host,
+        o.port,
+        tuple(o.allow),
+        o.unmatched_hangup_cause,
+        max_connections=o.max_connections,
+        max_call_duration=o.max_call_duration,
+        connect_timeout=o.connect_timeout,
+    )
 
 
 def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -> Engine:
@@ -115,27 +125,41 @@ async def serve(
     # Every task started below inherits the time bound of one regex search.
     with match_timeout_set(config.regex_timeout):
         async with anyio.create_task_group() as tg:
+            tg.start_soon(_stop_with, engine, tg.cancel_scope)
+            if handle_signals:
+                # Before connecting: a SIGTERM while a switch is still awaited stops the wait.
+                tg.start_soon(_signals, engine, config.drain_timeout, reload)
             await tg.start(engine.run)
+            log.info("eslflow serving %s", engine.describe())
             if config.metrics is not None:
                 await tg.start(
-                    serve_http, config.metrics.host, config.metrics.port, metrics, engine.healthy
+                    serve_http, config.metrics.host, config.metrics.port, metrics, engine.health
                 )
             if config.watch:
                 tg.start_soon(_watch, list(config.flows), reload)
-            if handle_signals:
-                tg.start_soon(_signals, engine, config.drain_timeout, reload)
             task_status.started(engine)
-            await engine.wait_stopped()
-            tg.cancel_scope.cancel()
+
+
+async def _stop_with(engine: Engine, scope: anyio.CancelScope) -> None:
+    await engine.wait_stopped()
+    scope.cancel()
 
 
 async def _signals(engine: Engine, drain_timeout: float, reload: Callable[[], object]) -> None:
+    """SIGHUP reloads; SIGTERM/SIGINT drains; a second one exits at once."""
     with anyio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            if signum == signal.SIGHUP:
-                log.info("SIGHUP: reloading flows")
-                await reload()  # type: ignore[misc]
-                continue
-            log.info("%s: draining (up to %.0f s)", signal.Signals(signum).name, drain_timeout)
-            await engine.drain(drain_timeout)
-            return
+        async with anyio.create_task_group() as tg:
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if signum == signal.SIGHUP:
+                    log.info("SIGHUP: reloading flows")
+                    await reload()  # type: ignore[misc]
+                elif not engine.draining:
+                    log.info("%s: draining (up to %.0f s)", name, drain_timeout)
+                    tg.start_soon(engine.drain, drain_timeout)
+                else:
+                    left = engine.abandon()
+                    log.warning(
+                        "%s again: exiting now, abandoning %d running flow instances", name, left
+                    )
+                    tg.cancel_scope.cancel()

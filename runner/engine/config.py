@@ -38,6 +38,7 @@ from runner.engine.config_fields import (
     MASK,
     ConfigPath,
     DrainTimeout,
+    Duration,
     EnvName,
     Host,
     MatchTimeout,
@@ -237,6 +238,28 @@ class OutboundListener(_Model):
         default="NO_ROUTE_DESTINATION",
         description="The hangup cause sent to a call that no outbound flow matches.",
         examples=["NO_ROUTE_DESTINATION", "CALL_REJECTED"],
+    )
+    # Bounds on what peers may hold (issue 10, finding 7).
+    max_connections: int = Field(
+        default=2000,
+        ge=1,
+        le=1_000_000,
+        description="Sockets open at once, calls and handshakes together; more are closed "
+        'at once (counted in eslflow_outbound_connections{result="over_cap"}).',
+        examples=[2000],
+    )
+    max_call_duration: Duration = Field(
+        default=4 * 3600.0,
+        description="A call still connected after this long is hung up "
+        "(ALLOTTED_TIMEOUT) and closed.",
+        examples=["4h", "90m"],
+        json_schema_extra={"default": "4h"},
+    )
+    connect_timeout: Duration = Field(
+        default=5.0,
+        description="How long a new socket may take to answer `connect` before it is closed.",
+        examples=["5s"],
+        json_schema_extra={"default": "5s"},
     )
 
     @property
@@ -539,11 +562,7 @@ def apply_overrides(
         try:
             _flag_address("--outbound", outbound, "127.0.0.1:8084", 0)
             current = config.outbound or OutboundListener()
-            update["outbound"] = OutboundListener(
-                listen=outbound,
-                allow=current.allow,
-                unmatched_hangup_cause=current.unmatched_hangup_cause,
-            )
+            update["outbound"] = current.model_copy(update={"listen": outbound})
         except ConfigError as exc:
             errors.extend(exc.errors)
     if metrics is not None:

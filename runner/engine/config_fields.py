@@ -189,7 +189,8 @@ def _drain(value: object, info: ValidationInfo) -> float:
     from_file = bool((info.context or {}).get("file"))
     if isinstance(value, int | float) and not isinstance(value, bool) and not from_file:
         if value <= 0:
-            raise invalid(f"drain_timeout must be longer than zero, got {value}")
+            name = info.field_name or "a duration"
+            raise invalid(f"{name} must be longer than zero, got {value}")
         return float(value)
     return duration_value(value)
 
@@ -203,12 +204,14 @@ def format_duration(seconds: float) -> str:
     return f"{int(milliseconds)}ms" if milliseconds.is_integer() else f"{seconds:g}s"
 
 
-DrainTimeout = Annotated[
+Duration = Annotated[
     float,
     PlainValidator(_drain),
     PlainSerializer(format_duration, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN}),
 ]
+"""Seconds: a duration with its unit in a file (`30s`), a positive number from Python."""
+DrainTimeout = Duration
 
 
 MATCH_TIMEOUT_RANGE: Final = (0.001, 10.0)

@@ -111,6 +111,8 @@ class FlowInstance:
         self.hangup_event: Mapping[str, str] | None = None
         self.finished = False
         self.failed = False
+        # Cut off by a second SIGTERM: counted as abandoned, neither finished nor failed.
+        self.abandoned = False
         self.depth = 0
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
@@ -143,6 +145,14 @@ class FlowInstance:
         self.hangup_event = self.interest.slim(event)
         if self._scope is not None:
             self._scope.cancel()
+
+    def miss(self, wait: _Wait, message: str) -> None:
+        """`wait`'s event may have been lost (a reconnect): the waiting step fails with
+        `message` instead of waiting forever. A no-op once the wait was satisfied."""
+        if self.waiting is wait and not wait.done.is_set():
+            wait.error = FlowRuntimeError(message)
+            self._disarm(wait)
+            wait.done.set()
 
     def stop(self) -> None:
         """Stop the instance (replaced by a newer one, or the engine stops); no handlers."""
@@ -178,7 +188,9 @@ class FlowInstance:
             if self.metrics is not None:
                 self.metrics.instances_active.dec()
                 counter = (
-                    self.metrics.instances_failed
+                    self.metrics.instances_abandoned
+                    if self.abandoned
+                    else self.metrics.instances_failed
                     if self.failed
                     else self.metrics.instances_finished
                 )
@@ -186,11 +198,18 @@ class FlowInstance:
             log.info(
                 "flow %s %s after %.1f ms",
                 self.flow.flow,
-                "failed" if self.failed else ("ended by hangup" if self.hung_up else "finished"),
+                self._outcome(),
                 (time.perf_counter() - started) * 1000,
             )
             if self.on_finish is not None:
                 self.on_finish(self)
+
+    def _outcome(self) -> str:
+        if self.abandoned:
+            return "abandoned"
+        if self.failed:
+            return "failed"
+        return "ended by hangup" if self.hung_up else "finished"
 
     async def _run_flow(self) -> None:
         # Flow-level vars first: they may use captures and the trigger.

@@ -22,6 +22,8 @@ from typing import Literal, TextIO
 
 from runner.text import json_line, printable
 
+# The inbound node (its name from the config) whose connection a line is about.
+node_name: ContextVar[str | None] = ContextVar("node_name", default=None)
 call_uuid: ContextVar[str | None] = ContextVar("call_uuid", default=None)
 flow_name: ContextVar[str | None] = ContextVar("flow_name", default=None)
 # The running step itself (anything with a `where`), or its description: a log line
@@ -32,9 +34,10 @@ LogFormat = Literal["text", "json"]
 
 
 class CallContextFilter(logging.Filter):
-    """Copies the call context onto each record (`uuid`, `flow`, `step`)."""
+    """Copies the call context onto each record (`node`, `uuid`, `flow`, `step`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        record.node = node_name.get()
         record.uuid = call_uuid.get()
         record.flow = flow_name.get()
         step = step_where.get()
@@ -43,7 +46,7 @@ class CallContextFilter(logging.Filter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2026-11-27T10:00:00.123Z INFO  [uuid flow step] message`, one line per record.
+    """`2026-11-27T10:00:00.123Z INFO  [node uuid flow step] message`, one line per record.
 
     A traceback follows on lines of its own, each indented, so no line of it can pass for
     a record of its own.
@@ -54,7 +57,7 @@ class TextFormatter(logging.Formatter):
         ms = int(record.msecs)
         context = " ".join(
             printable(str(v))
-            for v in (getattr(record, k, None) for k in ("uuid", "flow", "step"))
+            for v in (getattr(record, k, None) for k in ("node", "uuid", "flow", "step"))
             if v
         )
         prefix = f"{stamp}.{ms:03d}Z {record.levelname:<5} "
@@ -66,7 +69,7 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, uuid, flow, step."""
+    """One JSON object per line: time, level, logger, message, node, uuid, flow, step."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, object] = {
@@ -76,7 +79,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("uuid", "flow", "step"):
+        for key in ("node", "uuid", "flow", "step"):
             value = getattr(record, key, None)
             if value:
                 data[key] = value

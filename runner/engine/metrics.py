@@ -40,6 +40,19 @@ class Metrics:
         self.reconnects = Counter(
             "eslflow_reconnects", "Inbound ESL reconnections.", ["node"], registry=r
         )
+        self.switch_restarts = Counter(
+            "eslflow_switch_restarts",
+            "FreeSWITCH restarts seen (a new Core-UUID on a node).",
+            ["node"],
+            registry=r,
+        )
+        self.events_missed = Counter(
+            "eslflow_events_missed",
+            "Events the switch fired while the node was disconnected (the Event-Sequence "
+            "gap across a reconnect: an upper bound, it counts events of every listener).",
+            ["node"],
+            registry=r,
+        )
         self.events_received = Counter(
             "eslflow_events_received", "Events received, by name.", ["node", "event"], registry=r
         )
@@ -67,12 +80,19 @@ class Metrics:
             ["flow"],
             registry=r,
         )
+        self.instances_abandoned = Counter(
+            "eslflow_instances_abandoned",
+            "Flow instances cut off by a second SIGTERM (not counted as finished).",
+            ["flow"],
+            registry=r,
+        )
         self.instances_active = Gauge(
             "eslflow_instances_active", "Flow instances running now.", registry=r
         )
         self.outbound_connections = Counter(
             "eslflow_outbound_connections",
-            "Outbound socket connections, by result (matched, unmatched, refused).",
+            "Outbound socket connections, by result: matched, unmatched, refused (allow-list), "
+            "over_cap (max_connections), connect_failed, expired (max_call_duration).",
             ["result"],
             registry=r,
         )
@@ -113,11 +133,12 @@ async def serve_http(
     host: str,
     port: int,
     metrics: Metrics,
-    healthy: Callable[[], bool],
+    health: Callable[[], str | None],
     *,
     task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve `/metrics` and `/healthz` (200 when `healthy()`, else 503) until cancelled."""
+    """Serve `/metrics` and `/healthz` until cancelled: 200 `ok` when `health()` is None,
+    else 503 with the reason it gives (`draining`, `no FreeSWITCH connected`)."""
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
@@ -140,9 +161,9 @@ async def serve_http(
             elif path == b"/metrics":
                 status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, metrics.exposition()
             elif path == b"/healthz":
-                ok = healthy()
-                status = "200 OK" if ok else "503 Service Unavailable"
-                ctype, body = "text/plain", b"ok\n" if ok else b"no FreeSWITCH connected\n"
+                problem = health()
+                status = "200 OK" if problem is None else "503 Service Unavailable"
+                ctype, body = "text/plain", f"{problem or 'ok'}\n".encode()
             else:
                 status, ctype, body = "404 Not Found", "text/plain", b"not found\n"
             head = (

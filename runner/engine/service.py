@@ -27,7 +27,9 @@ import anyio.abc
 
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
+from runner.engine.logs import node_name
 from runner.engine.metrics import Metrics
+from runner.engine.resync import Resync
 from runner.engine.router import Router
 from runner.esl import commands
 from runner.esl.errors import EslAuthError, EslError
@@ -44,6 +46,7 @@ EventFormat = Literal["plain", "json", "xml"]
 # What the engine itself listens to, whatever the flows say: completions of the
 # applications it runs, bridges (answered calls), hangups (BACKGROUND_JOB is added
 # by the first bgapi).
+
 ENGINE_EVENTS = frozenset(
     {
         EventKey("CHANNEL_BRIDGE"),
@@ -78,6 +81,9 @@ class OutboundSpec:
     port: int = 8084
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     unmatched_hangup_cause: str = "NO_ROUTE_DESTINATION"
+    max_connections: int | None = 2000
+    max_call_duration: float | None = 4 * 3600.0
+    connect_timeout: float = 5.0
 
 
 def subscription_words(keys: Iterable[EventKey]) -> list[str]:
@@ -95,6 +101,7 @@ class _Node:
         self.spec = spec
         self.conn: InboundConnection | None = None
         self.subscribed: frozenset[EventKey] = frozenset()
+        self.resync: Resync | None = None
 
 
 class Engine:
@@ -131,6 +138,7 @@ class Engine:
         self.router = Router(flows, self._spawn, clock=self.clock, metrics=self.metrics)
         self.router.configure = self._configure
         self.outbound_calls: set[FlowInstance] = set()
+        self.draining = False
         self._tg: anyio.abc.TaskGroup | None = None
         self._instances_done = anyio.Event()
         self._stopped = anyio.Event()
@@ -145,10 +153,34 @@ class Engine:
         return self.router.active + len(self.outbound_calls)
 
     def healthy(self) -> bool:
-        """Up when every configured inbound node is connected (or none is configured)."""
+        """Up when an inbound node is connected (or, without nodes, the listener is up)."""
         if not self.nodes:
             return self.outbound_server is not None
         return any(node.conn is not None and node.conn.connected for node in self.nodes)
+
+    def health(self) -> str | None:
+        """What /healthz reports: None when serving, else why not (a load balancer
+        stops sending calls to a draining or disconnected engine)."""
+        if self.draining:
+            return "draining"
+        if not self.healthy():
+            return "no FreeSWITCH connected" if self.nodes else "not listening"
+        return None
+
+    def describe(self) -> str:
+        """One line for the start-up log: the flows loaded, the nodes, the listener."""
+        names = ", ".join(sorted(flow.flow for flow in self.flows)) or "none"
+        nodes = ", ".join(
+            node.spec.label
+            if node.spec.label == f"{node.spec.host}:{node.spec.port}" or not node.spec.label
+            else f"{node.spec.label} ({node.spec.host}:{node.spec.port})"
+            for node in self.nodes
+        )
+        text = f"{len(self.flows)} flows ({names}); inbound nodes: {nodes or 'none'}"
+        if self.outbound_spec is not None:
+            port = self.outbound_port if self.outbound_port is not None else self.outbound_spec.port
+            text += f"; outbound listener: {self.outbound_spec.host}:{port}"
+        return text
 
     def subscriptions(self) -> frozenset[EventKey]:
         """What the flows need, plus what running instances started on older flow sets
@@ -175,6 +207,10 @@ class Engine:
                     host=spec.host,
                     port=spec.port,
                     allow=spec.allow,
+                    connect_timeout=spec.connect_timeout,
+                    max_connections=spec.max_connections,
+                    max_call_duration=spec.max_call_duration,
+                    on_outcome=self._outbound_outcome,
                     network=self.network,
                 )
                 self.outbound_port = await tg.start(self.outbound_server.serve)
@@ -187,6 +223,7 @@ class Engine:
     ) -> None:
         spec = node.spec
         label = spec.name
+        node_name.set(label)  # every line logged for this node, and its calls, names it
         started = False
         try:
             async with InboundConnection.connect(
@@ -198,7 +235,9 @@ class Engine:
                 network=self.network,
             ) as conn:
                 node.conn = conn
+                resync = node.resync = Resync(conn, label, self.metrics)
                 conn.on_connect.append(lambda c: self._connected(node))
+                conn.on_disconnect.append(lambda c: self._disconnected(node))
                 events = conn.events(maxsize=self.event_buffer)
                 await self._subscribe(node)
                 self._connected(node, first=True)
@@ -209,13 +248,16 @@ class Engine:
                 received = self.metrics.event_received
                 on_event = self.on_event
                 async for event in events:
-                    received(label, event.get("Event-Name", ""))
+                    name = event.get("Event-Name", "")
+                    received(label, name)
+                    resync.seen(event)
                     if on_event is not None:
                         on_event(label, event)
                     try:
                         route(event, link_for)
                     except Exception:  # a routing bug must not stop the node
-                        log.exception("%s: routing %s failed", label, event.get("Event-Name"))
+                        what = event.get("Event-Name") or "an event without Event-Name"
+                        log.exception("%s: routing %s failed", label, what)
         except EslAuthError as exc:
             log.error("%s: %s; this node is not served", label, exc)
             if not started:
@@ -228,24 +270,12 @@ class Engine:
         if first:
             return
         self.metrics.reconnects.labels(node=node.spec.name).inc()
-        if self._tg is not None:
-            self._tg.start_soon(self._check_channels, node)
+        if self._tg is not None and node.resync is not None:
+            node.resync.reconnected = True
+            self._tg.start_soon(node.resync.recheck, self.router.instances)
 
-    async def _check_channels(self, node: _Node) -> None:
-        """After a reconnect: instances whose channel vanished meanwhile end now."""
-        conn = node.conn
-        if conn is None:
-            return
-        for instance in self.router.instances():
-            if not instance.uuid or instance.finished:
-                continue
-            try:
-                exists = await conn.api(f"uuid_exists {instance.uuid}")
-            except EslError:
-                return
-            if exists.strip() == "false":
-                log.info("channel %s is gone since the reconnect", instance.uuid)
-                instance.channel_gone({"Event-Name": "CHANNEL_HANGUP", "Unique-ID": instance.uuid})
+    def _disconnected(self, node: _Node) -> None:
+        self.metrics.connections_up.labels(node=node.spec.name).set(0)
 
     async def _subscribe(self, node: _Node) -> None:
         assert node.conn is not None
@@ -272,6 +302,9 @@ class Engine:
         self._tg.start_soon(instance.run)
 
     # -- outbound ------------------------------------------------------------------------------
+    def _outbound_outcome(self, result: str) -> None:
+        self.metrics.outbound_connections.labels(result=result).inc()
+
     async def _outbound_call(self, conn: OutboundConnection) -> None:
         found = None
         if self.router.accepting:
@@ -344,6 +377,7 @@ class Engine:
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop taking new calls, let running instances finish (up to `timeout`), stop."""
+        self.draining = True
         self.router.accepting = False
         if self.outbound_server is not None:
             self.outbound_server.stop_accepting()
@@ -363,6 +397,15 @@ class Engine:
     def stop(self) -> None:
         """Stop at once (instances are cancelled)."""
         self._stopped.set()
+
+    def abandon(self) -> int:
+        """Stop at once, during a drain: running instances are cut off and counted as
+        abandoned. Returns how many there were."""
+        left = [i for i in self.router.instances() + list(self.outbound_calls) if not i.finished]
+        for instance in left:
+            instance.abandoned = True
+        self._stopped.set()
+        return len(left)
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()

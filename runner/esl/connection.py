@@ -66,8 +66,6 @@ Timeout = float | None | _Unset
 READ_SIZE = 256 * 1024
 # The goodbye (`exit`) on close is bounded by this.
 CLOSE_TIMEOUT = 2.0
-# How often the deadline keeper looks at pending commands while there are any.
-DEADLINE_TICK = 0.05
 
 
 class _Waiter:
@@ -216,23 +214,30 @@ class Connection:
                 await self._stream.aclose()
 
     async def _keep_deadlines(self) -> None:
-        """Fail waiters whose deadline passed; sleeps while nothing is pending."""
+        """Fail waiters whose deadline passed. Sleeps until the nearest deadline or a new
+        waiter: a connection whose peer went silent costs nothing until then (a 50 ms
+        tick per connection made 1,000 silent outbound sockets eat the event loop)."""
         while True:
-            if not (self._replies or self._jobs or self._apps):
-                wake = self._keeper_wake = anyio.Event()
-                await wake.wait()
-                continue
-            await anyio.sleep(DEADLINE_TICK)
             now = anyio.current_time()
+            nearest = math.inf
             for waiter in self._replies:
-                if waiter.deadline <= now and not waiter.done.is_set():
+                if waiter.done.is_set():
+                    continue
+                if waiter.deadline <= now:
                     waiter.abandoned = True  # stays in line: its late reply is dropped
                     waiter.fail(self._timeout_error(waiter, "no reply to"))
+                else:
+                    nearest = min(nearest, waiter.deadline)
             for table in (self._jobs, self._apps):
                 for key, waiter in list(table.items()):
                     if waiter.deadline <= now:
                         del table[key]
                         waiter.fail(self._timeout_error(waiter, "no completion of"))
+                    else:
+                        nearest = min(nearest, waiter.deadline)
+            wake = self._keeper_wake = anyio.Event()
+            with anyio.move_on_after(nearest - now):
+                await wake.wait()
 
     def _timeout_error(self, waiter: _Waiter, what: str) -> EslTimeoutError:
         return EslTimeoutError(f"{self.name}: {what} {waiter.what!r} within {waiter.timeout:g} s")

@@ -47,12 +47,18 @@ log = logging.getLogger("runner.esl")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Backoff:
-    """Reconnect delays: `initial` doubling up to `maximum`, each with +-`jitter` spread."""
+    """Reconnect delays: `initial` doubling up to `maximum`, each with +-`jitter` spread.
+
+    The delays start over only once a connection stayed up `stable_after` seconds: a
+    switch that accepts `auth` and then drops us at once (a crash loop, a proxy with a
+    dead backend) meets a growing delay, not a reconnect storm.
+    """
 
     initial: float = 0.5
     maximum: float = 30.0
     factor: float = 2.0
     jitter: float = 0.2
+    stable_after: float = 10.0
 
     def delays(self) -> Iterable[float]:
         delay = self.initial
@@ -176,6 +182,8 @@ class InboundConnection:
         self._stopping = False
         self.reconnects = 0
         self.on_connect: list[Callable[[InboundConnection], None]] = []
+        # Called when a kept-up connection is lost, before the reconnect attempts.
+        self.on_disconnect: list[Callable[[InboundConnection], None]] = []
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -272,7 +280,7 @@ class InboundConnection:
                 log.warning("%s; retrying in %.1f s", exc, delay)
                 await anyio.sleep(delay)
                 continue
-            delays = iter(self.backoff.delays())
+            up_since = anyio.current_time()
             if started:
                 self.reconnects += 1
                 log.info("%s:%d: reconnected (%d)", self.host, self.port, self.reconnects)
@@ -287,7 +295,18 @@ class InboundConnection:
             if self._stop_requested():
                 return
             self._connected = anyio.Event()
-            log.warning("%s:%d: connection lost (%s)", self.host, self.port, conn.close_reason)
+            reason = conn.close_reason or "closed"
+            log.warning("%s:%d: connection lost (%s)", self.host, self.port, reason)
+            for callback in self.on_disconnect:
+                callback(self)
+            if anyio.current_time() - up_since >= self.backoff.stable_after:
+                delays = iter(self.backoff.delays())  # it had settled: start over at once
+                continue
+            # Lost soon after it was made: wait as after a failed attempt, and keep the
+            # delays growing (issue 10: 40 auth-then-drop reconnects in 15 s before).
+            delay = next(delays)
+            log.warning("%s:%d: reconnecting in %.1f s", self.host, self.port, delay)
+            await anyio.sleep(delay)
 
     def _stop_requested(self) -> bool:
         return self._stopping

@@ -13,12 +13,18 @@
 FreeSWITCH sends nothing until we send `connect`; the reply carries the channel data
 (capture g1_outbound_async.O). Each call runs in its own exception barrier: a handler
 that raises is logged with its call's uuid and never disturbs the other calls.
+
+Nothing a peer does holds resources without bound: a socket that does not answer
+`connect` is closed after `connect_timeout`; at most `max_connections` sockets are open
+at once (the excess is closed at once, counted, and logged once per burst); a call
+still running after `max_call_duration` is hung up and closed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import anyio
@@ -93,6 +99,13 @@ class OutboundConnection(Connection):
 
 
 Handler = Callable[[OutboundConnection], Awaitable[None]]
+OutcomeObserver = Callable[[str], None]
+"""Told why a connection ended early: "refused" (allow-list), "over_cap",
+"connect_failed" (no or a bad answer to `connect`), "expired" (max call duration)."""
+
+# A call cut at `max_call_duration` gets this cause (FreeSWITCH's own for a call that
+# went on too long, switch_types.h SWITCH_CAUSE_ALLOTTED_TIMEOUT).
+EXPIRED_CAUSE = "ALLOTTED_TIMEOUT"
 
 
 def parse_networks(cidrs: Iterable[str]) -> list[IPNetwork]:
@@ -128,6 +141,9 @@ class OutboundServer:
         allow: Iterable[str] = DEFAULT_ALLOW,
         connect_timeout: float = 5.0,
         command_timeout: float | None = 60.0,
+        max_connections: int | None = None,
+        max_call_duration: float | None = None,
+        on_outcome: OutcomeObserver | None = None,
         network: Network = TCP,
     ) -> None:
         self.handler = handler
@@ -137,9 +153,16 @@ class OutboundServer:
         self.allow = parse_networks(allow)
         self.connect_timeout = connect_timeout
         self.command_timeout = command_timeout
+        self.max_connections = max_connections
+        self.max_call_duration = max_call_duration
+        self.on_outcome = on_outcome
         self.active = 0
         self.served = 0
         self.refused = 0
+        self.over_cap = 0
+        self.expired = 0
+        # Refusals since the cap was reached: logged when the burst starts and ends.
+        self._burst: int | None = None
         self._accepting = anyio.CancelScope()
 
     async def serve(
@@ -173,8 +196,12 @@ class OutboundServer:
             address = "?"
         if not is_allowed(address, self.allow):
             self.refused += 1
+            self._outcome("refused")
             log.warning("outbound connection from %s refused: not in the allow-list", address)
             await stream.aclose()
+            return
+        if self.max_connections is not None and self.active >= self.max_connections:
+            await self._refuse_over_cap(stream)
             return
         self.active += 1
         try:
@@ -184,6 +211,36 @@ class OutboundServer:
         finally:
             self.active -= 1
             self.served += 1
+            self._end_burst()
+
+    async def _refuse_over_cap(self, stream: anyio.abc.ByteStream) -> None:
+        """Close at once: no `connect`, so FreeSWITCH's socket application fails and the
+        dialplan goes on (or hangs up) without us."""
+        self.over_cap += 1
+        self._outcome("over_cap")
+        if self._burst is None:
+            self._burst = 0
+            log.warning(
+                "outbound: %d connections open, the maximum; refusing new ones",
+                self.active,
+            )
+        self._burst += 1
+        await stream.aclose()
+
+    def _end_burst(self) -> None:
+        if self._burst is not None and (
+            self.max_connections is None or self.active < self.max_connections
+        ):
+            log.warning(
+                "outbound: below the maximum of %d connections again; %d refused meanwhile",
+                self.max_connections or 0,
+                self._burst,
+            )
+            self._burst = None
+
+    def _outcome(self, what: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(what)
 
     async def _run_call(self, stream: anyio.abc.ByteStream, address: str) -> None:
         conn = OutboundConnection(
@@ -196,15 +253,39 @@ class OutboundServer:
                 try:
                     await conn.connect(timeout=self.connect_timeout)
                 except EslError as exc:
+                    self._outcome("connect_failed")
                     log.error("outbound connection from %s: connect failed: %s", address, exc)
+                    # No goodbye for a peer that never spoke: it would only hold the
+                    # socket another CLOSE_TIMEOUT.
+                    await stream.aclose()
                     return
                 conn.name = f"outbound {conn.uuid}"
-                try:
-                    await self.handler(conn)
-                except EslError as exc:
-                    log.error("call %s: %s", conn.uuid, exc)
-                except Exception:
-                    log.exception("call %s: the handler failed", conn.uuid)
+                limit = self.max_call_duration
+                with anyio.move_on_after(math.inf if limit is None else limit) as lifetime:
+                    try:
+                        await self.handler(conn)
+                    except EslError as exc:
+                        log.error("call %s: %s", conn.uuid, exc)
+                    except Exception:
+                        log.exception("call %s: the handler failed", conn.uuid)
+                if lifetime.cancelled_caught:
+                    await self._expire(conn)
             finally:
                 await conn.aclose()
                 tg.cancel_scope.cancel()
+
+    async def _expire(self, conn: OutboundConnection) -> None:
+        """The call outlived `max_call_duration`: hang it up (best effort), then close."""
+        self.expired += 1
+        self._outcome("expired")
+        log.warning(
+            "call %s: still connected after the maximum call duration (%g s); hanging up with %s",
+            conn.uuid,
+            self.max_call_duration,
+            EXPIRED_CAUSE,
+        )
+        with anyio.move_on_after(2.0, shield=True):
+            try:
+                await conn.hangup(EXPIRED_CAUSE)
+            except EslError as exc:
+                log.info("call %s: the hangup at expiry failed: %s", conn.uuid, exc)

@@ -280,6 +280,14 @@ ERRORS = [
     ),
     ("drain_timeout: 0s\n", "1:16: a duration must be longer than zero, got '0s'"),
     ("watch: yes\n", "1:8: 'watch' must be true or false, got 'yes'"),
+    (
+        "outbound: {max_connections: 0}\n",
+        "1:29: 'max_connections' must be at least 1, got 0",
+    ),
+    (
+        "outbound: {max_call_duration: 4}\n",
+        "1:31: a duration needs a unit: write 4s or 4ms",
+    ),
     ("event_buffer: 5\n", "1:15: 'event_buffer' must be at least 100, got 5"),
     ("event_buffer: 1e3\n", "1:15: 'event_buffer' must be a whole number, got 1000.0"),
     (
@@ -731,3 +739,22 @@ def test_the_documented_example_passes_the_committed_schema() -> None:
     source = parse_yaml(EXAMPLE.read_text(), str(EXAMPLE))
     assert source.errors == []
     jsonschema.Draft202012Validator(schema).validate(source.documents[0].data)
+
+
+def test_outbound_limits_parse_default_and_survive_the_listen_flag(tmp_path: Path) -> None:
+    defaults = load_config(write(tmp_path, "outbound: {}\n")).outbound
+    assert defaults is not None
+    assert (defaults.max_connections, defaults.max_call_duration, defaults.connect_timeout) == (
+        2000,
+        4 * 3600.0,
+        5.0,
+    )
+    text = "outbound: {max_connections: 50, max_call_duration: 90m, connect_timeout: 2s}\n"
+    config = apply_overrides(load_config(write(tmp_path, text)), outbound="127.0.0.1:0")
+    assert config.outbound is not None
+    assert config.outbound.port == 0
+    assert (
+        config.outbound.max_connections,
+        config.outbound.max_call_duration,
+        config.outbound.connect_timeout,
+    ) == (50, 5400.0, 2.0)

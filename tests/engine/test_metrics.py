@@ -30,7 +30,13 @@ async def test_metrics_and_health() -> None:
     up = {"value": False}
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
-            port = await tg.start(serve_http, "127.0.0.1", 0, metrics, lambda: up["value"])
+            port = await tg.start(
+                serve_http,
+                "127.0.0.1",
+                0,
+                metrics,
+                lambda: None if up["value"] else "no FreeSWITCH connected",
+            )
             status, body = await get(port, "/metrics")
             assert status == "HTTP/1.1 200 OK"
             text = body.decode()

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import anyio
 import pytest
-from helpers.fake_switch import DISCONNECT, FakeSwitch, api_response, plain_event, reply, running
+from helpers.fake_switch import (
+    DISCONNECT,
+    FakeSwitch,
+    api_response,
+    plain_event,
+    reply,
+    running,
+)
 
 from runner.esl import (
     Backoff,
@@ -294,3 +302,51 @@ async def test_execute_waits_for_its_own_completion() -> None:
             b"sendmsg u1\ncall-command: execute\nexecute-app-name: playback\nEvent-UUID: e-1\n"
             b"content-type: text/plain\ncontent-length: 5\n\na.wav"
         )
+
+
+async def test_backoff_grows_across_auth_then_drop_cycles() -> None:
+    # Before: each successful auth restarted the delays at zero (40 reconnects in 15 s).
+    backoff = Backoff(initial=0.05, maximum=10.0, jitter=0.0, stable_after=10.0)
+    switch = FakeSwitch()
+    async with running(switch):
+        times: list[float] = []
+        with anyio.fail_after(10):
+            async with InboundConnection.connect(
+                "127.0.0.1", switch.port, reconnect=True, backoff=backoff
+            ) as conn:
+                await conn.subscribe(["CHANNEL_PARK"], "plain")
+                with anyio.move_on_after(1.7):
+                    while True:
+                        # Each connection is dropped once auth and the replayed
+                        # subscription were answered: the reconnect itself succeeded.
+                        await conn.wait_connected()
+                        times.append(anyio.current_time())
+                        await switch.peers[-1].close()
+                        while conn.connected:
+                            await anyio.sleep(0.001)
+    gaps = [round(b - a, 2) for a, b in itertools.pairwise(times)]
+    # 1 + 5 connections: the delays 0.05, 0.1, 0.2, 0.4, 0.8 s, each one doubled.
+    assert switch.connections == 6, gaps
+    assert all(len(peer.commands) >= 2 for peer in switch.peers[:-1])
+    for gap, delay in zip(gaps, (0.05, 0.1, 0.2, 0.4, 0.8), strict=True):
+        assert delay - 0.01 <= gap < delay + 0.15, gaps
+
+
+async def test_backoff_starts_over_after_a_connection_that_stayed_up() -> None:
+    backoff = Backoff(initial=0.05, maximum=10.0, jitter=0.0, stable_after=0.3)
+    switch = FakeSwitch()
+    async with running(switch):
+        with anyio.fail_after(10):
+            async with InboundConnection.connect(
+                "127.0.0.1", switch.port, reconnect=True, backoff=backoff
+            ) as conn:
+                for expected in (2, 3):
+                    await anyio.sleep(0.35)  # longer than stable_after
+                    lost = anyio.current_time()
+                    await switch.peers[-1].close()
+                    while switch.connections < expected:
+                        await anyio.sleep(0.002)
+                    # A settled connection is re-made at once, not after a delay.
+                    assert anyio.current_time() - lost < 0.04
+                    await conn.wait_connected()
+                assert conn.reconnects == 2

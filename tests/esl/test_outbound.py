@@ -178,3 +178,134 @@ def test_allow_list_matching() -> None:
 def test_connect_reply_fixture_is_the_capture() -> None:
     (message,) = Parser().feed(connect_reply())
     assert message.headers["Unique-ID"] == UUID  # type: ignore[union-attr]
+
+
+async def quiet_socket_app(port: int, transcript: list[bytes]) -> None:
+    """Answers `connect` and every command with +OK, and never sends an event: the call
+    stays up and silent (issue 10 finding 7)."""
+    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+        buf = bytearray()
+        while True:
+            try:
+                command = await read_command(stream, buf)
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                return
+            transcript.append(command)
+            first = command.split(b"\n", 1)[0]
+            if first == b"connect":
+                await stream.send(connect_reply())
+            elif first == b"exit":
+                await stream.send(reply("+OK bye") + DISCONNECT)
+                return
+            else:
+                await stream.send(reply("+OK"))
+
+
+async def closed_at_once(port: int) -> bool:
+    """True when the server closes a new connection without sending anything."""
+    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+        with anyio.fail_after(1):
+            try:
+                await stream.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError):
+                return True
+    return False
+
+
+async def test_connections_over_the_cap_are_closed_at_once_and_logged_once_per_burst(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    outcomes: list[str] = []
+    served: list[str] = []
+
+    async def handler(call: OutboundConnection) -> None:
+        served.append(call.uuid)
+        await call.hangup()
+
+    server = OutboundServer(
+        handler, port=0, max_connections=2, connect_timeout=0.5, on_outcome=outcomes.append
+    )
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            # Two peers that never answer `connect` hold both places ...
+            silent = [await anyio.connect_tcp("127.0.0.1", port) for _ in range(2)]
+            while server.active < 2:
+                await anyio.sleep(0.01)
+            # ... so the next three are closed without a word.
+            assert [await closed_at_once(port) for _ in range(3)] == [True, True, True]
+            assert (server.over_cap, server.active) == (3, 2)
+            # The connect timeout frees the places; a real call is served again.
+            while server.active:
+                await anyio.sleep(0.01)
+            transcript: list[bytes] = []
+            await fake_socket_app(port, transcript)
+            for stream in silent:
+                await stream.aclose()
+            tg.cancel_scope.cancel()
+    assert served == [UUID]
+    assert outcomes == ["over_cap"] * 3 + ["connect_failed"] * 2
+    cap_lines = [r.getMessage() for r in caplog.records if "maximum" in r.getMessage()]
+    assert cap_lines == [
+        "outbound: 2 connections open, the maximum; refusing new ones",
+        "outbound: below the maximum of 2 connections again; 3 refused meanwhile",
+    ]
+
+
+async def test_a_peer_that_never_answers_connect_is_closed_after_the_connect_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(call: OutboundConnection) -> None:  # pragma: no cover - never called
+        raise AssertionError("must not run")
+
+    outcomes: list[str] = []
+    server = OutboundServer(handler, port=0, connect_timeout=0.2, on_outcome=outcomes.append)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                started = anyio.current_time()
+                buf = bytearray()
+                assert await read_command(stream, buf) == b"connect\n\n"
+                with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
+                    while True:
+                        buf += await stream.receive()
+                took = anyio.current_time() - started
+            tg.cancel_scope.cancel()
+    assert 0.2 <= took < 1.0
+    assert outcomes == ["connect_failed"]
+    assert "connect failed" in caplog.text
+
+
+async def test_a_call_past_the_maximum_duration_is_hung_up_and_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(call: OutboundConnection) -> None:
+        await call.myevents()
+        await call.execute("playback", "silence_stream://-1", wait=True, event_uuid="app-1")
+
+    outcomes: list[str] = []
+    transcript: list[bytes] = []
+    server = OutboundServer(handler, port=0, max_call_duration=0.3, on_outcome=outcomes.append)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            started = anyio.current_time()
+            await quiet_socket_app(port, transcript)
+            took = anyio.current_time() - started
+            tg.cancel_scope.cancel()
+    assert 0.3 <= took < 1.5
+    assert transcript == [
+        b"connect\n\n",
+        b"myevents\n\n",
+        b"sendmsg\ncall-command: execute\nexecute-app-name: playback\nEvent-UUID: app-1\n"
+        b"content-type: text/plain\ncontent-length: 19\n\nsilence_stream://-1",
+        b"sendmsg\ncall-command: hangup\nhangup-cause: ALLOTTED_TIMEOUT\n\n",
+        b"exit\n\n",
+    ]
+    assert (outcomes, server.expired, server.active) == (["expired"], 1, 0)
+    assert (
+        f"call {UUID}: still connected after the maximum call duration (0.3 s); "
+        "hanging up with ALLOTTED_TIMEOUT"
+    ) in caplog.text
