@@ -533,7 +533,7 @@ async def bridge(session: Session, dial: str) -> None:
     dialplan goes on (unless ``hangup_after_bridge=true``); ``originate_disposition``
     tells the outcome.
     """
-    from runner.sim.session import Signal
+    from runner.sim.signals import Signal
     from runner.sim.wire import c_atoi
 
     core = session.core

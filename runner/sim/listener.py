@@ -31,7 +31,8 @@ from runner.freeswitch import EVENT_NAMES
 from runner.sim.api import execute_api, run_background
 from runner.sim.core import LOG_LEVELS, SwitchCore, log_level, new_uuid
 from runner.sim.event import Event, Format, name_event
-from runner.sim.session import Session, Signal
+from runner.sim.session import Session
+from runner.sim.signals import Signal
 from runner.sim.wire import (
     DISCONNECT_GOODBYE,
     Command,
