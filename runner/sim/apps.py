@@ -62,7 +62,8 @@ def _file_type(path: str) -> str | None:
 async def play(session: Session, path: str) -> bool:
     """switch_ivr_play_file: PLAYBACK_START, wait, playback_* variables, PLAYBACK_STOP.
 
-    Returns True if the file played to its end (False: the channel hung up).
+    Returns True if the file played to its end or was broken off by uuid_break
+    (mod_dptools reports both as FILE PLAYED), False if the channel hung up.
     """
     core = session.core
     config = core.media
@@ -77,6 +78,7 @@ async def play(session: Session, path: str) -> bool:
     )
     started = core.clock.now()
     interrupted = await session.wait(seconds)
+    broke = session.last_wait_broke
     elapsed = core.clock.now() - started
     played = min(elapsed, seconds) if seconds is not None else elapsed
     samples = int(played * 8000)
@@ -93,10 +95,10 @@ async def play(session: Session, path: str) -> bool:
         after=[
             ("Playback-File-Type", ftype),
             ("Playback-File-Path", path),
-            ("Playback-Status", "done"),
+            ("Playback-Status", "break" if broke else "done"),
         ],
     )
-    return not interrupted
+    return broke or not interrupted
 
 
 async def app_answer(session: Session, data: str | None) -> None:

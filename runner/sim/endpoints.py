@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from runner.freeswitch import HANGUP_CAUSES
 from runner.sim.channel import CallerProfile, Channel
 from runner.sim.core import SwitchCore, new_uuid
 from runner.sim.session import Session
@@ -524,6 +525,32 @@ def create_inbound_call(
 # -- bridge --------------------------------------------------------------------------------
 
 
+def handle_cause(session: Session, cause: str) -> None:
+    """switch_channel_handle_cause: a failed bridge hangs the caller up with the cause,
+    unless ``continue_on_fail`` (true, or a list of causes) or ``failure_causes`` (the
+    causes that do fail) says to go on; without either, only NO_ANSWER,
+    NO_USER_RESPONSE and ORIGINATOR_CANCEL go on."""
+    ch = session.channel
+    if not ch.ready() or cause == "ATTENDED_TRANSFER":
+        return
+    number = str(HANGUP_CAUSES.get(cause, ""))
+
+    def listed(spec: str) -> bool:
+        return any(item.strip().upper() in (cause, number) for item in spec.split(","))
+
+    failure_causes = ch.get_var("failure_causes")
+    go_on = ch.get_var("continue_on_fail")
+    # "no answer is *always* a reason to continue" (switch_channel.c), unless told otherwise
+    quiet = failure_causes is None and go_on is None
+    if quiet and cause in ("NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL"):
+        return
+    if failure_causes is not None and not listed(failure_causes):
+        return
+    if go_on is not None and (go_on.lower() in ("true", "yes", "on", "1") or listed(go_on)):
+        return
+    session.hangup(cause)
+
+
 async def bridge(session: Session, dial: str) -> None:
     """The ``bridge`` application: originate ``dial``, connect it to ``session``, wait.
 
@@ -554,17 +581,26 @@ async def bridge(session: Session, dial: str) -> None:
     leg.watch_progress(wake.notify)
     session.watch_progress(wake.notify)
     timeout = float(c_atoi(ch.get_var("call_timeout") or "") or 60)
+    # switch_ivr_originate.c: a leg's own leg_timeout ({leg_timeout=N} in the dial
+    # string) limits how long that leg may ring, and ends it ALLOTTED_TIMEOUT.
+    leg_timeout = c_atoi(leg.channel.get_var("leg_timeout") or "")
+    expiry = "NO_ANSWER"
+    if 0 < leg_timeout <= timeout:
+        timeout, expiry = float(leg_timeout), "ALLOTTED_TIMEOUT"
     deadline = core.clock.now() + timeout
     while ch.ready() and leg.channel.ready() and not leg.channel.answered:
         remaining = deadline - core.clock.now()
         if remaining <= 0:
-            leg.hangup("NO_ANSWER")
+            leg.hangup(expiry)
             break
         await wake.wait(core.clock.real(remaining))
     if not ch.ready() or not leg.channel.answered or not leg.channel.ready():
         if leg.channel.ready():
             leg.hangup(ch.hangup_cause or "ORIGINATOR_CANCEL")
-        ch.set_var("originate_disposition", leg.channel.hangup_cause or "NO_ANSWER")
+        cause = leg.channel.hangup_cause or "NO_ANSWER"
+        ch.set_var("originate_disposition", cause)
+        ch.set_var("originate_failed_cause", cause)
+        handle_cause(session, cause)
         return
     if not ch.answered:
         session.mark_answered()

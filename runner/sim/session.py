@@ -95,6 +95,8 @@ class Session:
         self.progress_watchers: list[Callable[[], None]] = []
         self.bridged_to: Session | None = None
         self.socket_resume = False
+        self.break_requested = False  # CF_BREAK: uuid_break stops the current media
+        self.last_wait_broke = False
         self.controlled = False
 
     # -- events -----------------------------------------------------------------------------
@@ -481,6 +483,19 @@ class Session:
         while self.private and not self.event_lock:
             command = self.private.popleft()
             await self.parse_private(command)
+            self._private_command_done(command)
+
+    def _private_command_done(self, command: Command) -> None:
+        """switch_ivr_parse_next_event: a queued sendmsg, once run, is fired as a
+        PRIVATE_COMMAND event (its own headers, then the usual ones, then the channel's)."""
+        ev = Event(
+            "PRIVATE_COMMAND", [("Command", command.line), *command.headers], body=command.body
+        )
+        ev.headers += self.core.new_event(
+            "PRIVATE_COMMAND", "switch_ivr.c", "switch_ivr_parse_next_event", 804
+        ).headers
+        self.channel.add_data(ev)
+        self.core.fire(ev)
 
     async def parse_private(self, command: Command) -> None:
         """Run one sendmsg command on this channel (see `runner.sim.sendmsg`)."""
@@ -497,8 +512,13 @@ class Session:
         """
         clock = self.core.clock
         remaining = seconds
+        self.last_wait_broke = False
         while True:
             if not self.channel.ready():
+                return True
+            if self.break_requested:
+                self.break_requested = False
+                self.last_wait_broke = True
                 return True
             if dtmf and self.dtmf:
                 return True
@@ -511,6 +531,13 @@ class Session:
             await self.signal.wait(None if remaining is None else clock.real(remaining))
             if remaining is not None:
                 remaining -= clock.now() - before
+
+    def request_break(self, *, flush: bool = False) -> None:
+        """uuid_break: the media wait in progress ends (``flush``: queued sendmsg too)."""
+        if flush:
+            self.private.clear()
+        self.break_requested = True
+        self.signal.notify()
 
     async def park(self) -> None:
         """switch_ivr_park: CHANNEL_PARK, wait running sendmsg commands, CHANNEL_UNPARK."""

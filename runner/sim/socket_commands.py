@@ -220,13 +220,17 @@ def sendevent(conn: Connection, cmd: Command, line: str) -> str:
         subclass=subclass,
         body=cmd.body,
     )
-    prepped = core.new_event(name, "mod_event_socket.c", "parse_command", 2275)
-    event.headers += prepped.headers
     target_uuid = cmd.header("unique-id")
     channel = core.channels.get(target_uuid) if target_uuid else None
     if channel is not None and channel.session is not None:
+        # Queued to the session as it is (switch_core_session_queue_event), never
+        # prepared for delivery: the session fires it from its media or park loop with
+        # its channel data added and no Event-Name, Core-UUID or Event-Date-* headers
+        # (mod_event_socket.c parse_command, switch_ivr.c; seen on 1.10.12).
         channel.session.queue_event(event)
     else:
+        prepped = core.new_event(name, "mod_event_socket.c", "parse_command", 2275)
+        event.headers += prepped.headers
         core.fire(event)
     return f"+OK {event_uuid}"
 
