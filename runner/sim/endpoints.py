@@ -212,7 +212,7 @@ def create_loopback(
     clock = core.clock
     now = clock.micros()
 
-    a_uuid = variables.get("origination_uuid") or new_uuid()
+    given_uuid = variables.get("origination_uuid")
     a = Channel(
         new_uuid(),
         f"loopback/{target}-a",
@@ -228,9 +228,10 @@ def create_loopback(
     _fire_codec_events(a_sess)
     for name, value in _codec_vars():
         a.set_var(name, value)
-    # switch_core_session_set_uuid: the originated leg takes origination_uuid.
+    # switch_core_session_set_uuid: the originated leg takes origination_uuid (and
+    # only then fires CHANNEL_UUID: a bridge's plain dial string does not).
     old_uuid = a.uuid
-    a.uuid = a_uuid
+    a_uuid = a.uuid = given_uuid or old_uuid
     a.name = f"loopback/{dest}-a"
     a.state = ChannelState.CS_INIT
     a.caller = _new_profile(
@@ -254,13 +255,14 @@ def create_loopback(
     a.set_var("channel_name", a.name)
     a.set_var("uuid", a.uuid)
     a.set_var("call_uuid", a.uuid)
-    a_sess.fire(
-        "CHANNEL_UUID",
-        "switch_core_session.c",
-        "switch_core_session_set_uuid",
-        2051,
-        before=[("Old-Unique-ID", old_uuid)],
-    )
+    if given_uuid:
+        a_sess.fire(
+            "CHANNEL_UUID",
+            "switch_core_session.c",
+            "switch_core_session_set_uuid",
+            2051,
+            before=[("Old-Unique-ID", old_uuid)],
+        )
     a_sess.fire(
         "CHANNEL_OUTGOING", "switch_core_session.c", "switch_core_session_outgoing_channel", 768
     )
@@ -584,9 +586,12 @@ async def bridge(session: Session, dial: str) -> None:
     # switch_ivr_originate.c: a leg's own leg_timeout ({leg_timeout=N} in the dial
     # string) limits how long that leg may ring, and ends it ALLOTTED_TIMEOUT.
     leg_timeout = c_atoi(leg.channel.get_var("leg_timeout") or "")
-    expiry = "NO_ANSWER"
+    # When the bridge's own call_timeout runs out the ringing leg is cancelled
+    # (ORIGINATOR_CANCEL) and the bridge reports NO_ANSWER (seen on 1.10.12).
+    expiry, result = "ORIGINATOR_CANCEL", "NO_ANSWER"
     if 0 < leg_timeout <= timeout:
         timeout, expiry = float(leg_timeout), "ALLOTTED_TIMEOUT"
+        result = expiry
     deadline = core.clock.now() + timeout
     while ch.ready() and leg.channel.ready() and not leg.channel.answered:
         remaining = deadline - core.clock.now()
@@ -598,6 +603,8 @@ async def bridge(session: Session, dial: str) -> None:
         if leg.channel.ready():
             leg.hangup(ch.hangup_cause or "ORIGINATOR_CANCEL")
         cause = leg.channel.hangup_cause or "NO_ANSWER"
+        if cause == expiry:
+            cause = result
         ch.set_var("originate_disposition", cause)
         ch.set_var("originate_failed_cause", cause)
         handle_cause(session, cause)
