@@ -224,11 +224,13 @@ class Run:
         self._replies.append((label, self.normalise(text)))
         return text
 
-    async def execute(self, label: str, uuid: str, app: str, arg: str | None = None,
-                      **options: object) -> str:
+    async def execute(
+        self, label: str, uuid: str, app: str, arg: str | None = None, **options: object
+    ) -> str:
         """sendmsg execute on `uuid` (options as `Connection.execute`); records the reply."""
         return await self.reply(
-            label, self.conn.connection.execute(app, arg, uuid=uuid, **options)  # type: ignore[arg-type]
+            label,
+            self.conn.connection.execute(app, arg, uuid=uuid, **options),  # type: ignore[arg-type]
         )
 
     def record_reply(self, label: str, text: str) -> None:
@@ -271,8 +273,10 @@ class Run:
         except TimeoutError:
             raise AssertionError(
                 f"{self.backend.name}: no {what} within {timeout} s; saw "
-                + ", ".join(f"{self.names.get(e.get('Unique-ID', ''), '-')}:{event_label(e)}"
-                            for e in self.events)
+                + ", ".join(
+                    f"{self.names.get(e.get('Unique-ID', ''), '-')}:{event_label(e)}"
+                    for e in self.events
+                )
             ) from None
 
     async def wait_event(self, leg: str, name: str, count: int = 1, timeout: float = 10) -> None:
@@ -359,7 +363,9 @@ async def run_scenario(backend: Backend, scenario: Scenario, timeout: float = 30
 async def sim_backend(outbound_port: int, **options: object) -> AsyncIterator[Backend]:
     """A private simulator whose 9000/9001 reach `outbound_port`."""
     async with Simulator(
-        port=0, outbound_target=f"127.0.0.1:{outbound_port}", **options  # type: ignore[arg-type]
+        port=0,
+        outbound_target=f"127.0.0.1:{outbound_port}",
+        **options,  # type: ignore[arg-type]
     ) as sim:
         yield Backend("sim", "127.0.0.1", sim.port, "ClueCon", outbound_port)
 
