@@ -114,8 +114,19 @@ class LoopbackEndpoint:
             self.partner.mark_pre_answered()
 
     def on_hangup(self, session: Session) -> None:
-        if self.partner is not None:
-            self.partner.hangup(session.channel.hangup_cause or "NORMAL_CLEARING")
+        partner = self.partner
+        if partner is None:
+            return
+        cause = session.channel.hangup_cause or "NORMAL_CLEARING"
+        orderings = session.core.orderings
+        if cause != "NORMAL_CLEARING" and orderings.rare("other_cause"):
+            cause = "NORMAL_CLEARING"
+        if partner.parked and orderings.rare("unpark_first"):
+            # mod_loopback unlinks the pair before it hangs the other leg up; a leg
+            # reading frames in park may notice first and leave park before its hangup.
+            partner.unlink_then_hangup(cause)
+        else:
+            partner.hangup(cause)
 
     def reporting_vars(self, session: Session) -> list[tuple[str, str]]:
         return [("is_loopback", "1")]
@@ -316,17 +327,42 @@ def create_loopback(
     b.caller.times.profile_created = b.caller.times.created = now
     b.profile_set = True
 
-    a.state = ChannelState.CS_ROUTING
-    a_sess.fire("CHANNEL_CREATE", "switch_core_state_machine.c", "switch_core_session_run", 626)
-    a_sess.fire("CHANNEL_ORIGINATE", "switch_core_state_machine.c", "switch_core_session_run", 632)
-    a_sess.set_running_state(ChannelState.CS_ROUTING)
-    a.state = ChannelState.CS_CONSUME_MEDIA
-    a_sess.set_running_state(ChannelState.CS_CONSUME_MEDIA)
+    def a_leg_runs() -> None:
+        if a.down():
+            return
+        a.state = ChannelState.CS_ROUTING
+        a_sess.fire("CHANNEL_CREATE", "switch_core_state_machine.c", "switch_core_session_run", 626)
+        a_sess.fire(
+            "CHANNEL_ORIGINATE", "switch_core_state_machine.c", "switch_core_session_run", 632
+        )
+        a_sess.set_running_state(ChannelState.CS_ROUTING)
+        a.state = ChannelState.CS_CONSUME_MEDIA
+        a_sess.set_running_state(ChannelState.CS_CONSUME_MEDIA)
 
-    # The A leg cannot be destroyed before the B leg (capture c_events_all: B's DESTROY
-    # comes first even when A hung up first).
-    a_sess.hold()
-    b_sess.lock_partner = a_sess
+    orderings = core.orderings
+    if orderings.rare("late_create"):
+        # The a-leg's thread may start after the b-leg answered or even parked: its
+        # CHANNEL_ANSWER then fires in CS_INIT, before its CHANNEL_CREATE (1.10.12).
+        until_parked = orderings.rare("late_create")
+
+        async def late() -> None:
+            with anyio.move_on_after(clock.real(1.0)):
+                while b.ready() and not (b_sess.parked if until_parked else b.answered):
+                    await clock.sleep(0.005)
+            a_leg_runs()
+
+        core.spawn(late, name=f"late create {a.uuid}")
+    else:
+        a_leg_runs()
+
+    if orderings.rare("a_destroyed_first"):
+        b_sess.hold()
+        a_sess.lock_partner = b_sess
+    else:
+        # The A leg is mostly destroyed after the B leg (capture c_events_all: B's
+        # DESTROY comes first even when A hung up first).
+        a_sess.hold()
+        b_sess.lock_partner = a_sess
     b.state = ChannelState.CS_INIT
     _start(core, a_sess, inbound=False)
     _start(core, b_sess, inbound=True)

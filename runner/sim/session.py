@@ -97,6 +97,7 @@ class Session:
         self.socket_resume = False
         self.break_requested = False  # CF_BREAK: uuid_break stops the current media
         self.last_wait_broke = False
+        self.pending_hangup: str | None = None  # unlink_then_hangup: after the app ends
         self.controlled = False
 
     # -- events -----------------------------------------------------------------------------
@@ -470,6 +471,7 @@ class Session:
                 ("Application-UUID-Name", uuid_name),
             ],
         )
+        self._hangup_pending()
         return True
 
     # -- sendmsg (switch_ivr.c switch_ivr_parse_event) ---------------------------------------
@@ -538,6 +540,34 @@ class Session:
             self.private.clear()
         self.break_requested = True
         self.signal.notify()
+
+    def unlink_then_hangup(self, cause: str) -> None:
+        """The loopback partner is gone: leave park now (CHANNEL_UNPARK and the park
+        application's EXECUTE_COMPLETE fire), then hang up with ``cause``."""
+        self.pending_hangup = cause
+        self.parked = False
+        self.signal.notify()
+
+        async def fallback() -> None:
+            # Whatever the channel does instead of returning from park, it goes down.
+            await self.core.clock.sleep(0.05)
+            self._hangup_pending()
+
+        self.core.spawn(fallback, name=f"unlinked {self.channel.uuid}")
+
+    def far_end_hangup(self, cause: str) -> None:
+        """The far end hung up. With the real switch's orderings a parked channel may
+        leave park before its CHANNEL_HANGUP, as a loopback leg does when its partner
+        goes (the session thread sees the media end first)."""
+        if self.parked and self.core.orderings.rare("unpark_first"):
+            self.unlink_then_hangup(cause)
+        else:
+            self.hangup(cause)
+
+    def _hangup_pending(self) -> None:
+        cause, self.pending_hangup = self.pending_hangup, None
+        if cause is not None:
+            self.hangup(cause)
 
     async def park(self) -> None:
         """switch_ivr_park: CHANNEL_PARK, wait running sendmsg commands, CHANNEL_UNPARK."""
