@@ -117,6 +117,16 @@ def sim(
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds.")
     ] = None,
+    orderings: Annotated[
+        str | None,
+        typer.Option(
+            "--orderings",
+            help="sim (default) or real: settle races as FreeSWITCH's threads sometimes do.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of --orderings real (replays a run).")
+    ] = None,
 ) -> None:
     """Run the FreeSWITCH simulator: any ESL client can connect to it."""
     from runner.aio import run
@@ -147,7 +157,11 @@ def sim(
         load=load,
         load_rate=load_rate,
         duration=duration,
+        orderings=orderings,
+        seed=seed,
     )
+    if orderings not in (None, "sim", "real"):
+        raise typer.BadParameter(f"--orderings must be sim or real, not {orderings!r}")
 
     def report(line: str) -> None:
         typer.echo(f"eslflow sim: {line}")

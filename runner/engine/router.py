@@ -30,6 +30,7 @@ from runner.engine.instance import HANGUP_EVENTS, FlowInstance
 from runner.engine.link import Link
 from runner.engine.metrics import Metrics
 from runner.engine.slim import interest
+from runner.esl.event import Event
 from runner.flow.errors import ConditionTimeoutError, ExpressionError
 from runner.flow.flowset import FlowSet, Match
 from runner.flow.models import Flow
@@ -87,6 +88,8 @@ class Router:
         """Deliver one event; `link(uuid)` makes the Link for an instance it starts."""
         uuid = event.get("Unique-ID") or ""
         name = event.get("Event-Name") or ""
+        if not name and event.get("Event-Subclass"):
+            event, name = named_custom(event), "CUSTOM"
         if uuid:
             running = self.by_uuid.get(uuid)
             if running:
@@ -202,3 +205,18 @@ class Router:
                 continue
             next_start()
             return
+
+
+def named_custom(event: Mapping[str, str]) -> Mapping[str, str]:
+    """A CUSTOM event that reached us without `Event-Name`, named.
+
+    A `sendevent` whose `Unique-ID` names a live channel is queued to that session and
+    fired unprepared: it carries the channel's headers and `Event-Subclass` but no
+    `Event-Name` (mod_event_socket.c parse_command, switch_ivr.c; seen on 1.10.12).
+    Only CUSTOM events have a subclass, so that is its name; triggers and waits for
+    `CUSTOM <subclass>` then see it as they see any other.
+    """
+    if isinstance(event, Event):
+        pairs = [("Event-Name", "CUSTOM"), *event.items_all()]
+        return Event.from_decoded(pairs, event.body, event.format)
+    return {"Event-Name": "CUSTOM", **event}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from runner.sim.api_media import api_uuid_break, api_uuid_send_dtmf
 from runner.sim.core import VERSION, VERSION_HUMAN, SwitchCore, log_level, uptime_text
 from runner.sim.endpoints import (
     OriginateError,
@@ -629,6 +630,8 @@ API_COMMANDS: dict[str, ApiFunc] = {
     "uuid_broadcast": api_uuid_broadcast,
     "uuid_transfer": api_uuid_transfer,
     "uuid_dump": api_uuid_dump,
+    "uuid_send_dtmf": api_uuid_send_dtmf,
+    "uuid_break": api_uuid_break,
     "hupall": api_hupall,
     "show": api_show,
 }
@@ -651,6 +654,8 @@ API_HELP: dict[str, tuple[str, str]] = {
     "xml_locate": ("Find some xml", "[root | <section> <tag> <tag_attr_name> <tag_attr_val>]"),
     "originate": ("Originate a call", "<call url> <exten>|&<application_name>(<app_args>)"),
     "uuid_kill": ("Kill channel", "<uuid> [cause]"),
+    "uuid_send_dtmf": ("Send dtmf digits", "<uuid> <dtmf_data>"),
+    "uuid_break": ("Break out of media sent to channel", "<uuid> [all]"),
     "uuid_answer": ("answer", "<uuid>"),
     "uuid_exists": ("Check if a uuid exists", "<uuid>"),
     "uuid_getvar": ("Get a variable from a channel", "<uuid> <var>"),

@@ -59,10 +59,14 @@ def _file_type(path: str) -> str | None:
     return None
 
 
-async def play(session: Session, path: str) -> bool:
+async def play(session: Session, path: str, on_digit: Callable[[str], bool] | None = None) -> bool:
     """switch_ivr_play_file: PLAYBACK_START, wait, playback_* variables, PLAYBACK_STOP.
 
-    Returns True if the file played to its end (False: the channel hung up).
+    With ``on_digit`` (the playback app's input callback) buffered and arriving DTMF
+    is taken off the channel one digit at a time; the callback returning True stops
+    the file. Returns True if the file played to its end or was broken off
+    (uuid_break, a terminator: mod_dptools reports both as FILE PLAYED), False if the
+    channel hung up.
     """
     core = session.core
     config = core.media
@@ -76,7 +80,19 @@ async def play(session: Session, path: str) -> bool:
         after=[("Playback-File-Type", ftype), ("Playback-File-Path", path)],
     )
     started = core.clock.now()
-    interrupted = await session.wait(seconds)
+    while True:
+        left = None if seconds is None else seconds - (core.clock.now() - started)
+        if left is not None and left <= 0:
+            interrupted = broke = False
+            break
+        interrupted = await session.wait(left, dtmf=on_digit is not None)
+        broke = session.last_wait_broke
+        if on_digit is not None and session.dtmf and session.channel.ready():
+            if on_digit(session.dtmf.popleft()):
+                interrupted = broke = True
+                break
+            continue
+        break
     elapsed = core.clock.now() - started
     played = min(elapsed, seconds) if seconds is not None else elapsed
     samples = int(played * 8000)
@@ -93,10 +109,10 @@ async def play(session: Session, path: str) -> bool:
         after=[
             ("Playback-File-Type", ftype),
             ("Playback-File-Path", path),
-            ("Playback-Status", "done"),
+            ("Playback-Status", "break" if broke else "done"),
         ],
     )
-    return not interrupted
+    return broke or not interrupted
 
 
 async def app_answer(session: Session, data: str | None) -> None:
@@ -170,7 +186,24 @@ async def app_playback(session: Session, data: str | None) -> None:
         ch.set_var("current_application_response", "FILE NOT FOUND")
         return
     ch.set_var("playback_terminator_used", None)
-    played = await play(session, data)
+    # mod_dptools on_dtmf: playback takes the digits the channel has; a terminator
+    # (playback_terminators, default "*") ends it, any other digit is dropped. So a
+    # digit left over from a read never reaches the next read (seen on 1.10.12).
+    terminators = ch.get_var("playback_terminators")
+    if terminators is None:
+        terminators = "*"
+    elif terminators.lower() == "any":
+        terminators = "1234567890*#"
+    elif terminators.lower() == "none":
+        terminators = ""
+
+    def on_digit(digit: str) -> bool:
+        if digit in terminators:
+            ch.set_var("playback_terminator_used", digit)
+            return True
+        return False
+
+    played = await play(session, data, on_digit)
     ch.set_var("current_application_response", "FILE PLAYED" if played else "PLAYBACK ERROR")
 
 
@@ -243,10 +276,14 @@ async def app_read(session: Session, data: str | None) -> None:
     ch.set_var("read_terminator_used", term)
     if var_name:
         ch.set_var(var_name, digits or None)
-    if len(digits) >= min_digits:
-        ch.set_var("read_result", "success")
+    # switch_ivr_read: fewer than min digits is TOO_SMALL ("failure"), also after a
+    # timeout; enough digits but no terminator and fewer than max is "timeout".
+    if len(digits) < min_digits or not ch.ready():
+        ch.set_var("read_result", "failure")
+    elif term is None and len(digits) < max_digits:
+        ch.set_var("read_result", "timeout")
     else:
-        ch.set_var("read_result", "timeout" if session.channel.ready() else "failure")
+        ch.set_var("read_result", "success")
 
 
 async def app_play_and_get_digits(session: Session, data: str | None) -> None:

@@ -20,6 +20,7 @@ from anyio.abc import TaskGroup
 
 from runner.sim.clock import SimClock
 from runner.sim.event import Event, EventRecord
+from runner.sim.orderings import Orderings
 from runner.sim.wire import LogLine
 
 if TYPE_CHECKING:
@@ -112,8 +113,11 @@ class SwitchCore:
         history: int = 10_000,
         answer_delay: float = 0.5,
         media: MediaConfig | None = None,
+        orderings: Orderings | None = None,
     ) -> None:
         self.clock = clock
+        # How the races of FreeSWITCH's threads come out (see runner.sim.orderings).
+        self.orderings = orderings or Orderings()
         self.answer_delay = answer_delay
         self.media = media or MediaConfig()
         # Applications by name (the simulator's "loaded modules"), filled by whoever builds

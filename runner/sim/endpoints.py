@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from runner.freeswitch import HANGUP_CAUSES
 from runner.sim.channel import CallerProfile, Channel
 from runner.sim.core import SwitchCore, new_uuid
 from runner.sim.session import Session
@@ -113,8 +114,19 @@ class LoopbackEndpoint:
             self.partner.mark_pre_answered()
 
     def on_hangup(self, session: Session) -> None:
-        if self.partner is not None:
-            self.partner.hangup(session.channel.hangup_cause or "NORMAL_CLEARING")
+        partner = self.partner
+        if partner is None:
+            return
+        cause = session.channel.hangup_cause or "NORMAL_CLEARING"
+        orderings = session.core.orderings
+        if cause != "NORMAL_CLEARING" and orderings.rare("other_cause"):
+            cause = "NORMAL_CLEARING"
+        if partner.parked and orderings.rare("unpark_first"):
+            # mod_loopback unlinks the pair before it hangs the other leg up; a leg
+            # reading frames in park may notice first and leave park before its hangup.
+            partner.unlink_then_hangup(cause)
+        else:
+            partner.hangup(cause)
 
     def reporting_vars(self, session: Session) -> list[tuple[str, str]]:
         return [("is_loopback", "1")]
@@ -211,7 +223,7 @@ def create_loopback(
     clock = core.clock
     now = clock.micros()
 
-    a_uuid = variables.get("origination_uuid") or new_uuid()
+    given_uuid = variables.get("origination_uuid")
     a = Channel(
         new_uuid(),
         f"loopback/{target}-a",
@@ -227,9 +239,10 @@ def create_loopback(
     _fire_codec_events(a_sess)
     for name, value in _codec_vars():
         a.set_var(name, value)
-    # switch_core_session_set_uuid: the originated leg takes origination_uuid.
+    # switch_core_session_set_uuid: the originated leg takes origination_uuid (and
+    # only then fires CHANNEL_UUID: a bridge's plain dial string does not).
     old_uuid = a.uuid
-    a.uuid = a_uuid
+    a_uuid = a.uuid = given_uuid or old_uuid
     a.name = f"loopback/{dest}-a"
     a.state = ChannelState.CS_INIT
     a.caller = _new_profile(
@@ -253,13 +266,14 @@ def create_loopback(
     a.set_var("channel_name", a.name)
     a.set_var("uuid", a.uuid)
     a.set_var("call_uuid", a.uuid)
-    a_sess.fire(
-        "CHANNEL_UUID",
-        "switch_core_session.c",
-        "switch_core_session_set_uuid",
-        2051,
-        before=[("Old-Unique-ID", old_uuid)],
-    )
+    if given_uuid:
+        a_sess.fire(
+            "CHANNEL_UUID",
+            "switch_core_session.c",
+            "switch_core_session_set_uuid",
+            2051,
+            before=[("Old-Unique-ID", old_uuid)],
+        )
     a_sess.fire(
         "CHANNEL_OUTGOING", "switch_core_session.c", "switch_core_session_outgoing_channel", 768
     )
@@ -313,17 +327,42 @@ def create_loopback(
     b.caller.times.profile_created = b.caller.times.created = now
     b.profile_set = True
 
-    a.state = ChannelState.CS_ROUTING
-    a_sess.fire("CHANNEL_CREATE", "switch_core_state_machine.c", "switch_core_session_run", 626)
-    a_sess.fire("CHANNEL_ORIGINATE", "switch_core_state_machine.c", "switch_core_session_run", 632)
-    a_sess.set_running_state(ChannelState.CS_ROUTING)
-    a.state = ChannelState.CS_CONSUME_MEDIA
-    a_sess.set_running_state(ChannelState.CS_CONSUME_MEDIA)
+    def a_leg_runs() -> None:
+        if a.down():
+            return
+        a.state = ChannelState.CS_ROUTING
+        a_sess.fire("CHANNEL_CREATE", "switch_core_state_machine.c", "switch_core_session_run", 626)
+        a_sess.fire(
+            "CHANNEL_ORIGINATE", "switch_core_state_machine.c", "switch_core_session_run", 632
+        )
+        a_sess.set_running_state(ChannelState.CS_ROUTING)
+        a.state = ChannelState.CS_CONSUME_MEDIA
+        a_sess.set_running_state(ChannelState.CS_CONSUME_MEDIA)
 
-    # The A leg cannot be destroyed before the B leg (capture c_events_all: B's DESTROY
-    # comes first even when A hung up first).
-    a_sess.hold()
-    b_sess.lock_partner = a_sess
+    orderings = core.orderings
+    if orderings.rare("late_create"):
+        # The a-leg's thread may start after the b-leg answered or even parked: its
+        # CHANNEL_ANSWER then fires in CS_INIT, before its CHANNEL_CREATE (1.10.12).
+        until_parked = orderings.rare("late_create")
+
+        async def late() -> None:
+            with anyio.move_on_after(clock.real(1.0)):
+                while b.ready() and not (b_sess.parked if until_parked else b.answered):
+                    await clock.sleep(0.005)
+            a_leg_runs()
+
+        core.spawn(late, name=f"late create {a.uuid}")
+    else:
+        a_leg_runs()
+
+    if orderings.rare("a_destroyed_first"):
+        b_sess.hold()
+        a_sess.lock_partner = b_sess
+    else:
+        # The A leg is mostly destroyed after the B leg (capture c_events_all: B's
+        # DESTROY comes first even when A hung up first).
+        a_sess.hold()
+        b_sess.lock_partner = a_sess
     b.state = ChannelState.CS_INIT
     _start(core, a_sess, inbound=False)
     _start(core, b_sess, inbound=True)
@@ -524,6 +563,32 @@ def create_inbound_call(
 # -- bridge --------------------------------------------------------------------------------
 
 
+def handle_cause(session: Session, cause: str) -> None:
+    """switch_channel_handle_cause: a failed bridge hangs the caller up with the cause,
+    unless ``continue_on_fail`` (true, or a list of causes) or ``failure_causes`` (the
+    causes that do fail) says to go on; without either, only NO_ANSWER,
+    NO_USER_RESPONSE and ORIGINATOR_CANCEL go on."""
+    ch = session.channel
+    if not ch.ready() or cause == "ATTENDED_TRANSFER":
+        return
+    number = str(HANGUP_CAUSES.get(cause, ""))
+
+    def listed(spec: str) -> bool:
+        return any(item.strip().upper() in (cause, number) for item in spec.split(","))
+
+    failure_causes = ch.get_var("failure_causes")
+    go_on = ch.get_var("continue_on_fail")
+    # "no answer is *always* a reason to continue" (switch_channel.c), unless told otherwise
+    quiet = failure_causes is None and go_on is None
+    if quiet and cause in ("NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL"):
+        return
+    if failure_causes is not None and not listed(failure_causes):
+        return
+    if go_on is not None and (go_on.lower() in ("true", "yes", "on", "1") or listed(go_on)):
+        return
+    session.hangup(cause)
+
+
 async def bridge(session: Session, dial: str) -> None:
     """The ``bridge`` application: originate ``dial``, connect it to ``session``, wait.
 
@@ -533,7 +598,7 @@ async def bridge(session: Session, dial: str) -> None:
     dialplan goes on (unless ``hangup_after_bridge=true``); ``originate_disposition``
     tells the outcome.
     """
-    from runner.sim.session import Signal
+    from runner.sim.signals import Signal
     from runner.sim.wire import c_atoi
 
     core = session.core
@@ -554,17 +619,31 @@ async def bridge(session: Session, dial: str) -> None:
     leg.watch_progress(wake.notify)
     session.watch_progress(wake.notify)
     timeout = float(c_atoi(ch.get_var("call_timeout") or "") or 60)
+    # switch_ivr_originate.c: a leg's own leg_timeout ({leg_timeout=N} in the dial
+    # string) limits how long that leg may ring, and ends it ALLOTTED_TIMEOUT.
+    leg_timeout = c_atoi(leg.channel.get_var("leg_timeout") or "")
+    # When the bridge's own call_timeout runs out the ringing leg is cancelled
+    # (ORIGINATOR_CANCEL) and the bridge reports NO_ANSWER (seen on 1.10.12).
+    expiry, result = "ORIGINATOR_CANCEL", "NO_ANSWER"
+    if 0 < leg_timeout <= timeout:
+        timeout, expiry = float(leg_timeout), "ALLOTTED_TIMEOUT"
+        result = expiry
     deadline = core.clock.now() + timeout
     while ch.ready() and leg.channel.ready() and not leg.channel.answered:
         remaining = deadline - core.clock.now()
         if remaining <= 0:
-            leg.hangup("NO_ANSWER")
+            leg.hangup(expiry)
             break
         await wake.wait(core.clock.real(remaining))
     if not ch.ready() or not leg.channel.answered or not leg.channel.ready():
         if leg.channel.ready():
             leg.hangup(ch.hangup_cause or "ORIGINATOR_CANCEL")
-        ch.set_var("originate_disposition", leg.channel.hangup_cause or "NO_ANSWER")
+        cause = leg.channel.hangup_cause or "NO_ANSWER"
+        if cause == expiry:
+            cause = result
+        ch.set_var("originate_disposition", cause)
+        ch.set_var("originate_failed_cause", cause)
+        handle_cause(session, cause)
         return
     if not ch.answered:
         session.mark_answered()

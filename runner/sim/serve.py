@@ -36,6 +36,8 @@ class ServeOptions:
     load: int | None = None
     load_rate: float | None = None
     duration: float | None = None
+    orderings: str | None = None
+    seed: int | None = None
 
 
 Report = Callable[[str], None]
@@ -53,10 +55,18 @@ async def serve(options: ServeOptions, report: Report) -> None:
         if value is not None:
             kwargs[name] = value
     async with Simulator(
-        options.host, options.port, options.password, acl=options.acl, **kwargs
+        options.host,
+        options.port,
+        options.password,
+        acl=options.acl,
+        orderings=options.orderings,
+        seed=options.seed,
+        **kwargs,
     ) as sim:
         outbound = sim.core.dialplan.lookup("9000", "default")
         report(f"FreeSWITCH simulator listening on {sim.host}:{sim.port}")
+        if sim.orderings.mode == "real":
+            report(f"races settled as the real switch's ({sim.orderings.describe()})")
         if outbound:
             target = (outbound[0][1] or "").split()[0]
             report(f"extensions 9000/9001 connect to the outbound socket at {target}")

@@ -9,7 +9,6 @@ switch_core_session.c) as the captures show it.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -22,8 +21,11 @@ from runner.sim import expansion
 from runner.sim.channel import Channel
 from runner.sim.core import new_uuid
 from runner.sim.event import Event
-from runner.sim.states import CallState, ChannelState, cause_from_name
-from runner.sim.wire import Command, c_atoi
+from runner.sim.hangup import hangup_path
+from runner.sim.sendmsg import parse_private
+from runner.sim.signals import Flag, Signal
+from runner.sim.states import CallState, ChannelState
+from runner.sim.wire import Command
 
 if TYPE_CHECKING:
     from runner.sim.core import SwitchCore
@@ -48,87 +50,6 @@ class DivertSink(Protocol):
     """The socket a session diverts its events to (``divert_events on``)."""
 
     def divert(self, event: Event) -> None: ...
-
-
-class Signal:
-    """A level-triggered wake-up: ``notify`` sets it, ``wait`` consumes it.
-
-    The event-loop Event exists only while someone waits: most notifications of a
-    call find nobody waiting, and creating one per wake-up was a cost per event.
-
-    A wait with a timeout sleeps, and a notify cancels the sleep: a media wait nearly
-    always runs out, and on uvloop a cancel scope's deadline is re-armed until the
-    loop's millisecond clock reaches it, ~130 us of CPU for a 1 ms wait against ~40
-    us for a sleep.
-    """
-
-    __slots__ = ("_event", "_set", "_sleepers")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._event: anyio.Event | None = None
-        self._sleepers: list[anyio.CancelScope] = []
-
-    def notify(self) -> None:
-        self._set = True
-        event = self._event
-        if event is not None:
-            self._event = None
-            event.set()
-        if self._sleepers:
-            for scope in self._sleepers:
-                scope.cancel()
-            self._sleepers.clear()
-
-    def is_set(self) -> bool:
-        return self._set
-
-    async def wait(self, timeout: float | None) -> None:
-        """Return at once if notified since the last wait, else wait for a notify or
-        ``timeout`` real seconds (None: no limit)."""
-        if not self._set:
-            if timeout is None:
-                event = self._event
-                if event is None:
-                    event = self._event = anyio.Event()
-                await event.wait()
-            else:
-                with anyio.CancelScope() as scope:
-                    self._sleepers.append(scope)
-                    try:
-                        await anyio.sleep(timeout)
-                    finally:
-                        if scope in self._sleepers:
-                            self._sleepers.remove(scope)
-        self._set = False
-
-
-class Flag:
-    """A one-way flag with anyio.Event's interface (set, is_set, wait); the event-loop
-    Event is made only for a waiter: most flags of a call are set, never awaited."""
-
-    __slots__ = ("_event", "_set")
-
-    def __init__(self, value: bool = False) -> None:
-        self._set = value
-        self._event: anyio.Event | None = None
-
-    def set(self) -> None:
-        if not self._set:
-            self._set = True
-            if self._event is not None:
-                self._event.set()
-
-    def is_set(self) -> bool:
-        return self._set
-
-    async def wait(self) -> None:
-        if self._set:
-            await anyio.lowlevel.checkpoint()  # as anyio.Event.wait does
-            return
-        if self._event is None:
-            self._event = anyio.Event()
-        await self._event.wait()
 
 
 class Session:
@@ -168,12 +89,15 @@ class Session:
         self.hungup = Flag()
         self._go = Flag()
         self._locks = 0
-        self._unlocked = Flag(True)
+        self.unlocked = Flag(True)
         self.lock_partner: Session | None = None
         self.down_watchers: list[Callable[[], None]] = []
         self.progress_watchers: list[Callable[[], None]] = []
         self.bridged_to: Session | None = None
         self.socket_resume = False
+        self.break_requested = False  # CF_BREAK: uuid_break stops the current media
+        self.last_wait_broke = False
+        self.pending_hangup: str | None = None  # unlink_then_hangup: after the app ends
         self.controlled = False
 
     # -- events -----------------------------------------------------------------------------
@@ -254,13 +178,13 @@ class Session:
     def hold(self) -> None:
         self._locks += 1
         if self._locks == 1:
-            self._unlocked = Flag()
+            self.unlocked = Flag()
 
     def release(self) -> None:
         self._locks -= 1
         if self._locks <= 0:
             self._locks = 0
-            self._unlocked.set()
+            self.unlocked.set()
 
     def watch_progress(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` whenever the channel answers, pre-answers or hangs up."""
@@ -557,6 +481,7 @@ class Session:
                 ("Application-UUID-Name", uuid_name),
             ],
         )
+        self._hangup_pending()
         return True
 
     # -- sendmsg (switch_ivr.c switch_ivr_parse_event) ---------------------------------------
@@ -570,67 +495,23 @@ class Session:
         while self.private and not self.event_lock:
             command = self.private.popleft()
             await self.parse_private(command)
+            self._private_command_done(command)
+
+    def _private_command_done(self, command: Command) -> None:
+        """switch_ivr_parse_next_event: a queued sendmsg, once run, is fired as a
+        PRIVATE_COMMAND event (its own headers, then the usual ones, then the channel's)."""
+        ev = Event(
+            "PRIVATE_COMMAND", [("Command", command.line), *command.headers], body=command.body
+        )
+        ev.headers += self.core.new_event(
+            "PRIVATE_COMMAND", "switch_ivr.c", "switch_ivr_parse_next_event", 804
+        ).headers
+        self.channel.add_data(ev)
+        self.core.fire(ev)
 
     async def parse_private(self, command: Command) -> None:
-        ch = self.channel
-        call_command = (command.header("call-command") or "").strip().lower()
-        if not call_command:
-            return
-        locked = (command.header("event-lock") or "").lower() in ("true", "yes", "on", "1")
-        if locked:
-            self.event_lock = True
-        try:
-            if call_command == "execute":
-                await self._parse_execute(command)
-            elif call_command == "hangup":
-                self.hangup(cause_from_name(command.header("hangup-cause")))
-            elif call_command == "xferext":
-                extension: list[tuple[str, str | None]] = []
-                for name, value in command.headers:
-                    if name.lower() == "application":
-                        app, _, data = value.partition(" ")
-                        extension.append((app, data or None))
-                self.extension = extension
-                self.ext_pos = 0
-                ch.caller.times.transferred = self.core.clock.micros()
-                self.parked = False
-                self.signal.notify()
-            # unicast and nomedia need media the simulator does not have: accepted, no effect.
-        finally:
-            if locked:
-                self.event_lock = False
-
-    async def _parse_execute(self, command: Command) -> None:
-        ch = self.channel
-        app_name = command.header("execute-app-name")
-        if not app_name:
-            return
-        event_uuid = command.header("event-uuid")
-        uuid_name = command.header("event-uuid-name")
-        app_arg = command.header("execute-app-arg")
-        content_type = command.header("content-type")
-        if not app_arg and content_type and content_type.lower() == "text/plain":
-            app_arg = command.body
-        loops_header = command.header("loops")
-        loops = c_atoi(loops_header) if loops_header is not None else 1
-        x = 0
-        while x < loops or loops < 0:
-            started = self.core.clock.now()
-            if event_uuid:
-                ch.set_var("app_uuid", event_uuid)
-            if uuid_name:
-                ch.set_var("app_uuid_name", uuid_name)
-            ch.set_var("current_loop", str(x + 1))
-            ch.set_var("total_loops", str(loops))
-            if not await self.execute_app(app_name, app_arg):
-                self.hangup("DESTINATION_OUT_OF_ORDER")
-                break
-            x += 1
-            # switch_ivr_parse_event repeats only runs that took at least 0.5 s.
-            if not ch.ready() or self.core.clock.now() - started < 0.5:
-                break
-        ch.set_var("current_loop", None)
-        ch.set_var("total_loops", None)
+        """Run one sendmsg command on this channel (see `runner.sim.sendmsg`)."""
+        await parse_private(self, command)
 
     # -- waiting ----------------------------------------------------------------------------------
 
@@ -643,8 +524,13 @@ class Session:
         """
         clock = self.core.clock
         remaining = seconds
+        self.last_wait_broke = False
         while True:
             if not self.channel.ready():
+                return True
+            if self.break_requested:
+                self.break_requested = False
+                self.last_wait_broke = True
                 return True
             if dtmf and self.dtmf:
                 return True
@@ -657,6 +543,41 @@ class Session:
             await self.signal.wait(None if remaining is None else clock.real(remaining))
             if remaining is not None:
                 remaining -= clock.now() - before
+
+    def request_break(self, *, flush: bool = False) -> None:
+        """uuid_break: the media wait in progress ends (``flush``: queued sendmsg too)."""
+        if flush:
+            self.private.clear()
+        self.break_requested = True
+        self.signal.notify()
+
+    def unlink_then_hangup(self, cause: str) -> None:
+        """The loopback partner is gone: leave park now (CHANNEL_UNPARK and the park
+        application's EXECUTE_COMPLETE fire), then hang up with ``cause``."""
+        self.pending_hangup = cause
+        self.parked = False
+        self.signal.notify()
+
+        async def fallback() -> None:
+            # Whatever the channel does instead of returning from park, it goes down.
+            await self.core.clock.sleep(0.05)
+            self._hangup_pending()
+
+        self.core.spawn(fallback, name=f"unlinked {self.channel.uuid}")
+
+    def far_end_hangup(self, cause: str) -> None:
+        """The far end hung up. With the real switch's orderings a parked channel may
+        leave park before its CHANNEL_HANGUP, as a loopback leg does when its partner
+        goes (the session thread sees the media end first)."""
+        if self.parked and self.core.orderings.rare("unpark_first"):
+            self.unlink_then_hangup(cause)
+        else:
+            self.hangup(cause)
+
+    def _hangup_pending(self) -> None:
+        cause, self.pending_hangup = self.pending_hangup, None
+        if cause is not None:
+            self.hangup(cause)
 
     async def park(self) -> None:
         """switch_ivr_park: CHANNEL_PARK, wait running sendmsg commands, CHANNEL_UNPARK."""
@@ -701,167 +622,5 @@ class Session:
     # -- hangup, reporting, destroy ----------------------------------------------------------
 
     async def hangup_path(self) -> None:
-        """CS_HANGUP, CS_REPORTING (CDR variables, HANGUP_COMPLETE), then CS_DESTROY."""
-        ch = self.channel
-        if ch.running_state == ChannelState.CS_DESTROY:
-            return
-        if not ch.down():
-            self.hangup("NORMAL_CLEARING")
-        core = self.core
-        self.set_running_state(ChannelState.CS_HANGUP)
-        self.set_callstate(CallState.HANGUP)
-        self.endpoint.on_hangup(self)
-        ch.state = ChannelState.CS_REPORTING
-        ch.caller.times.hungup = core.clock.micros()
-        self.set_running_state(ChannelState.CS_REPORTING)
-        cause = ch.hangup_cause or "NORMAL_CLEARING"
-        ch.set_var("hangup_cause", cause)
-        ch.set_var("hangup_cause_q850", str(HANGUP_CAUSES.get(cause, 16)))
-        for name, value in cdr_variables(ch):
-            ch.set_var(name, value)
-        for name, value in self.endpoint.reporting_vars(self):
-            ch.set_var(name, value)
-        self.fire(
-            "CHANNEL_HANGUP_COMPLETE",
-            "switch_core_state_machine.c",
-            "switch_core_session_reporting_state",
-            943,
-            before=[("Hangup-Cause", cause)],
-        )
-        ch.state = ChannelState.CS_DESTROY
-        # A session-bound connection or the other loopback leg holds the session; when
-        # the simulator is shutting down nobody may be left to let go, so do not wait long.
-        if not self._unlocked.is_set():
-            timeout = 1.0 if ch.hangup_cause == "SYSTEM_SHUTDOWN" else None
-            with anyio.move_on_after(timeout):
-                await self._unlocked.wait()
-        self.fire(
-            "CHANNEL_DESTROY", "switch_core_session.c", "switch_core_session_perform_destroy", 1584
-        )
-        self.set_running_state(ChannelState.CS_DESTROY)
-        core.remove_channel(ch)
-        if self.lock_partner is not None:
-            self.lock_partner.release()
-            self.lock_partner = None
-        self.destroyed.set()
-        # A destroyed channel has no session. Dropping the link also breaks the
-        # channel <-> session cycle, so the call's objects are freed at once instead of
-        # by the cycle collector (~45 objects a call, and its pauses).
-        ch.session = None
-
-
-_STAMPS: dict[int, str] = {}
-
-
-def _stamp(micros: int) -> str:
-    """Local time of a timestamp, to the second (a call's stamps share a few seconds)."""
-    second = micros // 1_000_000
-    text = _STAMPS.get(second)
-    if text is None:
-        if len(_STAMPS) > 1000:
-            _STAMPS.clear()
-        text = _STAMPS[second] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-    return text
-
-
-def cdr_variables(ch: Channel) -> list[tuple[str, str]]:
-    """switch_channel_set_timestamps: the variables CHANNEL_HANGUP_COMPLETE reports."""
-    t = ch.caller.times
-    out: list[tuple[str, str]] = [("digits_dialed", "".join(ch.dtmf_log) or "none")]
-    out.append(("start_stamp", _stamp(t.created)))
-    out.append(("profile_start_stamp", _stamp(t.profile_created)))
-    for name, value in (
-        ("answer_stamp", t.answered),
-        ("bridge_stamp", t.bridged),
-        ("hold_stamp", t.last_hold),
-        ("resurrect_stamp", t.resurrected),
-        ("progress_stamp", t.progress),
-        ("progress_media_stamp", t.progress_media),
-    ):
-        if value:
-            out.append((name, _stamp(value)))
-    out.append(("end_stamp", _stamp(t.hungup)))
-
-    def pair(prefix: str, micros: int) -> list[tuple[str, str]]:
-        return [(f"{prefix}_epoch", str(micros // 1_000_000)), (f"{prefix}_uepoch", str(micros))]
-
-    out += pair("start", t.created)
-    out += pair("profile_start", t.profile_created)
-    out += pair("answer", t.answered)
-    out += pair("bridge", t.bridged)
-    out += pair("last_hold", t.last_hold)
-    out += [
-        ("hold_accum_seconds", str(t.hold_accum // 1_000_000)),
-        ("hold_accum_usec", str(t.hold_accum)),
-        ("hold_accum_ms", str(t.hold_accum // 1000)),
-    ]
-    out += pair("resurrect", t.resurrected)
-    out += pair("progress", t.progress)
-    out += pair("progress_media", t.progress_media)
-    out += pair("end", t.hungup)
-    created_s, hungup_s = t.created // 1_000_000, t.hungup // 1_000_000
-    created_ms, hungup_ms = t.created // 1000, t.hungup // 1000
-    duration = hungup_s - created_s
-    billsec = billmsec = billusec = legbill = legbillms = 0
-    answersec = answermsec = 0
-    if t.answered:
-        billsec = hungup_s - t.answered // 1_000_000
-        billmsec = hungup_ms - t.answered // 1000
-        billusec = t.hungup - t.answered
-        legbill = duration
-        legbillms = hungup_ms - created_ms
-        answersec = t.answered // 1_000_000 - created_s
-        answermsec = t.answered // 1000 - created_ms
-    answerusec = t.answered - t.created if t.answered else 0
-    progresssec = progressms = progressus = 0
-    if t.progress:
-        progresssec = t.progress // 1_000_000 - created_s
-        progressms = t.progress // 1000 - created_ms
-        progressus = t.progress - t.created
-    pmsec = pmms = pmus = 0
-    if t.progress_media:
-        pmsec = t.progress_media // 1_000_000 - created_s
-        pmms = t.progress_media // 1000 - created_ms
-        pmus = t.progress_media - t.created
-    waitsec = waitms = waitus = 0
-    if t.bridged > t.created:
-        waitsec = t.bridged // 1_000_000 - created_s
-        waitms = t.bridged // 1000 - created_ms
-        waitus = t.bridged - t.created
-    if ch.app_log:
-        last_app, last_arg = ch.app_log[-1]
-        out.append(("last_app", last_app))
-        if last_arg:
-            out.append(("last_arg", last_arg))
-    cid = ch.caller
-    caller_id = (
-        f'"{cid.caller_id_name}" <{cid.caller_id_number}>'
-        if cid.caller_id_name
-        else cid.caller_id_number
-    )
-    if caller_id:
-        out.append(("caller_id", caller_id))
-    out += [
-        ("duration", str(duration)),
-        ("billsec", str(billsec)),
-        ("progresssec", str(progresssec)),
-        ("answersec", str(answersec)),
-        ("waitsec", str(waitsec)),
-        ("progress_mediasec", str(pmsec)),
-        ("flow_billsec", str(legbill)),
-        ("mduration", str(hungup_ms - created_ms)),
-        ("billmsec", str(billmsec)),
-        ("progressmsec", str(progressms)),
-        ("answermsec", str(answermsec)),
-        ("waitmsec", str(waitms)),
-        ("progress_mediamsec", str(pmms)),
-        ("flow_billmsec", str(legbillms)),
-        ("uduration", str(t.hungup - t.created)),
-        ("billusec", str(billusec)),
-        ("progressusec", str(progressus)),
-        ("answerusec", str(answerusec)),
-        ("waitusec", str(waitus)),
-        ("progress_mediausec", str(pmus)),
-        ("flow_billusec", str(t.hungup - t.created if t.answered else 0)),
-    ]
-    return out
+        """CS_HANGUP, CS_REPORTING, CS_DESTROY (see `runner.sim.hangup`)."""
+        await hangup_path(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from runner.sim.endpoints import create_inbound_call
 from runner.sim.event import Event
 from runner.sim.listener import Connection, ListenerConfig, UserAuth
 from runner.sim.load import LoadGenerator
+from runner.sim.orderings import MODES, Orderings
 from runner.sim.outbound import socket_app
 from runner.sim.session import Session
 from runner.sim.traffic import Traffic
@@ -54,6 +56,28 @@ EVENTS_KEPT = 10_000
 
 class SimulatorError(Exception):
     """The simulator was used wrongly (not started, unknown channel, bad call spec)."""
+
+
+ORDERINGS_ENV = "ESLFLOW_SIM_ORDERINGS"
+
+
+def orderings_from(mode: str | None, seed: int | None) -> Orderings:
+    """The races' settings: the arguments, else ``ESLFLOW_SIM_ORDERINGS`` (``real`` or
+    ``real:SEED``; how a test run puts every simulator in the real switch's orderings),
+    else the simulator's own orderings."""
+    env_seed: int | None = None
+    if mode is None:
+        text = os.environ.get(ORDERINGS_ENV, "").strip()
+        mode, _, seed_text = text.partition(":")
+        mode = mode or "sim"
+        try:
+            env_seed = int(seed_text) if seed_text else None
+        except ValueError:
+            raise SimulatorError(f"{ORDERINGS_ENV}={text!r}: the seed must be an integer") from None
+    chosen = seed if seed is not None else env_seed
+    if mode not in MODES:
+        raise SimulatorError(f"orderings must be one of {', '.join(MODES)}, not {mode!r}")
+    return Orderings(mode) if chosen is None else Orderings(mode, chosen)
 
 
 @dataclass
@@ -177,6 +201,8 @@ class Simulator:
         hostname: str | None = None,
         network: Network = TCP,
         history: int = EVENTS_KEPT,
+        orderings: str | None = None,
+        seed: int | None = None,
     ) -> None:
         self.host = host
         # Where clients reach the event socket and `socket` connects (tests: in memory).
@@ -187,7 +213,9 @@ class Simulator:
         for ext in reversed(list(extensions)):
             plan.prepend(ext)
         identity = SwitchIdentity(hostname=hostname) if hostname else SwitchIdentity()
+        self.orderings = orderings_from(orderings, seed)
         self.core = SwitchCore(
+            orderings=self.orderings,
             clock=self.clock,
             identity=identity,
             dialplan=plan,
@@ -314,7 +342,7 @@ class Simulator:
 
             async def far_end_hangs_up() -> None:
                 await self.clock.sleep(delay)
-                session.hangup("NORMAL_CLEARING")
+                session.far_end_hangup("NORMAL_CLEARING")
 
             self.core.spawn(far_end_hangs_up, name=f"hangup {session.channel.uuid}")
         await anyio.lowlevel.checkpoint()
@@ -370,7 +398,7 @@ class Simulator:
 
     def hangup(self, uuid: str, cause: str = "NORMAL_CLEARING") -> None:
         """The far end hangs up."""
-        self._session(uuid).hangup(cause)
+        self._session(uuid).far_end_hangup(cause)
 
     async def api(self, command: str) -> str:
         """Run an API command as ``api <command>`` would; returns the response body."""

@@ -189,7 +189,38 @@ async def test_read_times_out_without_input() -> None:
         [extension("^1$", "answer", f"read 1 4 {TONE} pin 1000 #", "hangup")]
     )
     assert "pin" not in session.channel.variables
+    # Fewer than min digits is TOO_SMALL in switch_ivr_read, reported "failure" even
+    # after a timeout: FreeSWITCH 1.10.12 says so (tests/realfs differential read_dtmf).
+    assert session.channel.variables["read_result"] == "failure"
+
+
+async def test_read_with_enough_digits_but_no_terminator_times_out() -> None:
+    session, _ = await run_call(
+        [extension("^1$", "answer", f"read 1 4 {TONE} pin 1000 #", "hangup")], dtmf=["12"]
+    )
+    assert session.channel.variables["pin"] == "12"
     assert session.channel.variables["read_result"] == "timeout"
+
+
+async def test_playback_takes_a_digit_left_over_so_the_next_read_does_not_see_it() -> None:
+    session, _ = await run_call(
+        [
+            extension(
+                "^1$",
+                "answer",
+                f"read 1 1 {TONE} first 1000 #",
+                f"playback {TONE}",
+                f"read 1 1 {TONE} second 1000 #",
+                "hangup",
+            )
+        ],
+        dtmf=["1#"],
+    )
+    variables = session.channel.variables
+    assert variables["first"] == "1"
+    assert "second" not in variables
+    assert "read_terminator_used" not in variables
+    assert variables["read_result"] == "failure"
 
 
 async def test_bridge_connects_a_simulated_phone_and_the_caller_goes_on_after_it_hangs_up() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from runner.sim.session import Flag, Signal
+from runner.sim.signals import Flag, Signal
 
 pytestmark = pytest.mark.anyio
 

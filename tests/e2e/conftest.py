@@ -1,0 +1,34 @@
+"""The engine's end-to-end tests run on the simulator as it is and again under the real
+switch's orderings (`runner.sim.orderings`), once per seed in ``ESLFLOW_SIM_SEEDS``.
+
+``ESLFLOW_SIM_SEEDS=1,2,3 pytest tests/e2e`` (default ``1``; empty for none). A failing
+run's test id carries its seed (``real-seed2``); ``ESLFLOW_SIM_ORDERINGS=real:2``
+replays it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from runner.sim.simulator import ORDERINGS_ENV
+
+SEEDS_ENV = "ESLFLOW_SIM_SEEDS"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "sim_orderings" not in metafunc.fixturenames:
+        return
+    text = os.environ.get(SEEDS_ENV, "1")
+    seeds = [int(s) for s in text.split(",") if s.strip()]
+    params = ["sim", *(f"real:{seed}" for seed in seeds)]
+    metafunc.parametrize("sim_orderings", params, ids=[p.replace(":", "-seed") for p in params])
+
+
+@pytest.fixture(autouse=True)
+def sim_orderings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every Simulator this test builds settles races this way ("sim" or "real:SEED")."""
+    value = str(getattr(request, "param", "sim"))
+    monkeypatch.setenv(ORDERINGS_ENV, value)
+    return value
