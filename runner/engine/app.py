@@ -49,6 +49,7 @@ def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -
         nodes=nodes,
         outbound=outbound,
         event_buffer=config.event_buffer,
+        step_budget=config.step_budget,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -7,6 +7,12 @@ never waits on a flow. A CHANNEL_HANGUP for its channel cancels whatever step ru
 starts `on_hangup`; a failing step (a `-ERR`, a timeout, a refused value) runs
 `on_error` with `vars.error`, or, without one, is logged with the flow, the step and
 its `file:line:col`, and ends the instance. No instance outlives its channel.
+
+Nothing raised inside an instance leaves it: an exception eslflow did not foresee, from
+any step, condition or handler, is that step's error like any other (its traceback is
+logged at debug level). And no instance holds the event loop: it yields every few steps,
+and a run of `step_budget` steps without waiting for an event (a `goto` loop that never
+waits) fails the step that would go over it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
-from runner.engine.control import GotoFlow, StopFlow
+from runner.engine.control import DEFAULT_STEP_BUDGET, GotoFlow, StopFlow
 from runner.engine.link import Link, StepFailed
 from runner.engine.logs import call_uuid, flow_name, step_where
 from runner.engine.slim import Interest
@@ -39,6 +45,10 @@ log = logging.getLogger("runner.engine")
 HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY"})
 # Handlers get this long after a hangup or an error before they are cut off.
 HANDLER_TIMEOUT = 30.0
+# A run of steps without a wait yields to the event loop every this many steps: other
+# calls, /healthz and signals get their turn while a busy flow runs, and a yield per
+# step would cost more (bench/engine_bench.py).
+CHECKPOINT_EVERY = 8
 EventAccepts = Callable[[Mapping[str, str]], bool]
 
 
@@ -59,7 +69,8 @@ class _Wait:
         self.any_channel = any_channel
         self.done = anyio.Event()
         self.event: Mapping[str, str] | None = None
-        self.error: FlowRuntimeError | None = None
+        # A wait condition that raised: the waiting step fails with it.
+        self.error: Exception | None = None
 
 
 class FlowInstance:
@@ -78,6 +89,7 @@ class FlowInstance:
         on_finish: Callable[[FlowInstance], None] | None = None,
         any_waiters: set[FlowInstance] | None = None,
         interest: Interest | None = None,
+        step_budget: int = DEFAULT_STEP_BUDGET,
     ) -> None:
         self.flow = flow
         self.flows = flows
@@ -112,6 +124,10 @@ class FlowInstance:
         self.finished = False
         self.failed = False
         self.depth = 0
+        # Steps run since the instance last waited for an event or slept, and how many
+        # it may run so (see the module docstring).
+        self.step_budget = step_budget
+        self.unwaited = 0
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
 
@@ -126,7 +142,7 @@ class FlowInstance:
             return
         try:
             taken = waiting.accepts(event)
-        except FlowRuntimeError as exc:  # a wait condition that cannot be evaluated
+        except Exception as exc:  # a wait condition that cannot be evaluated (or a bug)
             waiting.error = exc
             taken = True
         if taken:
@@ -171,6 +187,11 @@ class FlowInstance:
         log.info("flow %s started", self.flow.flow)
         try:
             await self._run_flow()
+        except Exception as exc:  # a bug outside any step: still this instance's alone
+            self.failed = True
+            self._count("unexpected")
+            log.debug("unexpected error in flow %s", self.flow.flow, exc_info=exc)
+            log.error("flow '%s': %s", self.flow.flow, unexpected(exc))
         finally:
             self.finished = True
             if self.waiting is not None:
@@ -197,7 +218,13 @@ class FlowInstance:
         try:
             self.vars.update(initial_vars(self.flow, self.context()))
         except FlowRuntimeError as exc:
+            self._count("step")
             await self._fail(str(exc), None)
+            return
+        except Exception as exc:
+            self._count("unexpected")
+            log.debug("unexpected error in the vars of flow %s", self.flow.flow, exc_info=exc)
+            await self._fail(unexpected(exc), None)
             return
         steps: tuple[Step, ...] = self.flow.steps
         with anyio.CancelScope() as scope:
@@ -226,29 +253,55 @@ class FlowInstance:
         """Run a list of steps in order (nested lists of if/switch/repeat/call too)."""
         for step in steps:
             step_where.set(step)
-            if self.observer is not None:
-                self.observer.step(self, step)
-            executor = EXECUTORS[step.kind]
+            self.unwaited += 1
+            if self.unwaited > self.step_budget:
+                raise self._failure(step, "budget", self._over_budget())
+            if self.unwaited % CHECKPOINT_EVERY == 0:
+                await anyio.lowlevel.checkpoint()
             started = time.perf_counter()
             try:
-                await executor(self, step)
+                if self.observer is not None:
+                    self.observer.step(self, step)
+                await EXECUTORS[step.kind](self, step)
             except (StopFlow, GotoFlow, _Failure):
                 raise
             except StepFailed as exc:
-                raise _Failure(step, str(exc)) from None
+                raise self._failure(step, "step", str(exc)) from None
             except FlowRuntimeError as exc:
                 message = str(exc)
                 # The flow language names the step itself; the log line adds it once.
                 message = message.removeprefix(f"{step.where}: ")
-                raise _Failure(step, message) from None
+                raise self._failure(step, "step", message) from None
             except EslError as exc:
-                raise _Failure(step, str(exc)) from None
+                raise self._failure(step, "step", str(exc)) from None
+            except Exception as exc:
+                log.debug("%s: unexpected error", step.where, exc_info=exc)
+                raise self._failure(step, "unexpected", unexpected(exc)) from None
             finally:
                 if self.metrics is not None:
                     self.metrics.step_took(self.flow.flow, step.kind, time.perf_counter() - started)
 
+    def rested(self) -> None:
+        """The instance waited for an event or slept: its step budget starts over."""
+        self.unwaited = 0
+
+    def _over_budget(self) -> str:
+        return (
+            f"{self.step_budget} steps ran without waiting for an event or sleeping "
+            f"(a goto or repeat loop that never waits?); the step budget is {self.step_budget}"
+        )
+
+    def _failure(self, step: StepBase, kind: str, message: str) -> _Failure:
+        self._count(kind)
+        return _Failure(step, message)
+
+    def _count(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.instance_errors.labels(kind=kind).inc()
+
     async def _on_error(self, failure: _Failure) -> None:
         handlers = self.flow.on_error
+        self.rested()  # the handlers get a step budget of their own
         self.vars["error"] = failure.message
         self.failed = True  # also when a hangup in the handlers ends them
         if not handlers:
@@ -277,6 +330,7 @@ class FlowInstance:
         if self.hangup_event is not None:
             self.event = self.hangup_event
         log.info("channel hung up; running on_hangup")
+        self.rested()
         with anyio.CancelScope() as scope:
             self._scope = scope
             try:
@@ -321,11 +375,18 @@ class FlowInstance:
             self._disarm(wait)
             raise
         self.woken = False  # resumed: caught up with the event stream
+        self.rested()
         if wait.done.is_set() or not keep_armed:
             self._disarm(wait)
         if wait.error is not None:
             raise wait.error
         return wait.event
+
+
+def unexpected(exc: BaseException) -> str:
+    """How an exception eslflow did not foresee reads in a log line: its type and text."""
+    text = str(exc)
+    return f"unexpected {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 class _Failure(Exception):

@@ -25,6 +25,7 @@ from typing import Literal
 import anyio
 import anyio.abc
 
+from runner.engine.control import DEFAULT_STEP_BUDGET
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
 from runner.engine.metrics import Metrics
@@ -114,6 +115,7 @@ class Engine:
         on_event: Callable[[str, Event], None] | None = None,
         event_buffer: int = 100_000,
         network: Network = TCP,
+        step_budget: int = DEFAULT_STEP_BUDGET,
     ) -> None:
         self.metrics = metrics or Metrics()
         # How nodes are reached and the outbound listener listens (`eslflow test`: memory).
@@ -124,6 +126,7 @@ class Engine:
         self.on_command = on_command
         self.on_event = on_event
         self.event_buffer = event_buffer
+        self.step_budget = step_budget
         self.nodes = [_Node(spec) for spec in nodes]
         self.outbound_spec = outbound
         self.outbound_server: OutboundServer | None = None
@@ -266,6 +269,7 @@ class Engine:
 
     def _configure(self, instance: FlowInstance) -> None:
         instance.observer = self.observer
+        instance.step_budget = self.step_budget
 
     def _spawn(self, instance: FlowInstance) -> None:
         assert self._tg is not None
@@ -306,6 +310,7 @@ class Engine:
             metrics=self.metrics,
             any_waiters=self.router.any_waiters,
             interest=self.router.interest,
+            step_budget=self.step_budget,
         )
         instance.observer = self.observer
         self.outbound_calls.add(instance)

@@ -240,6 +240,7 @@ async def wait(inst: FlowInstance, step: WaitStep) -> None:
 
 async def sleep(inst: FlowInstance, step: SleepStep) -> None:
     await anyio.sleep(step.sleep)
+    inst.rested()  # a loop that sleeps each round is paced: not a runaway
 
 
 async def if_(inst: FlowInstance, step: IfStep) -> None:
