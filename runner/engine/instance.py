@@ -57,6 +57,10 @@ class Observer(Protocol):
 
     def step(self, instance: FlowInstance, step: StepBase) -> None: ...
 
+    def finished(self, instance: FlowInstance) -> None:
+        """The instance ended (its steps and handlers ran, or it was stopped)."""
+        ...
+
 
 class _Wait:
     """An armed wait: which event the instance takes, and the one it got."""
@@ -212,6 +216,8 @@ class FlowInstance:
             )
             if self.on_finish is not None:
                 self.on_finish(self)
+            if self.observer is not None:
+                self.observer.finished(self)
 
     async def _run_flow(self) -> None:
         # Flow-level vars first: they may use captures and the trigger.

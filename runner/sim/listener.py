@@ -251,6 +251,10 @@ class Connection:
         self.log_queue.append(line)
         self._kick()
 
+    def hears(self, name: str) -> bool:
+        """EventSink.hears: subscribed to `name` (filters aside, which only narrow)."""
+        return self.events_enabled and self.running and (self.event_all or name in self.event_types)
+
     def _wants(self, event: Event) -> bool:
         if self.event_all:
             send = True
@@ -688,6 +692,7 @@ class Connection:
         self.event_types |= MYEVENTS
         self.myevents = True
         self.events_enabled = True
+        self.core.listening_changed()
         if "xml" in checked or "XML" in checked:
             self.format = Format.XML
         if "json" in checked or "JSON" in checked:
@@ -821,6 +826,7 @@ class Connection:
         if not key_count:
             return "-ERR no keywords supplied"
         self.events_enabled = True
+        self.core.listening_changed()
         return f"+OK event listener enabled {self.format.value}"
 
     def _nixevent(self, rest: str) -> str:
