@@ -11,8 +11,9 @@ its `file:line:col`, and ends the instance. No instance outlives its channel.
 Nothing raised inside an instance leaves it: an exception eslflow did not foresee, from
 any step, condition or handler, is that step's error like any other (its traceback is
 logged at debug level). And no instance holds the event loop: it yields every few steps,
-and a run of `step_budget` steps without waiting for an event (a `goto` loop that never
-waits) fails the step that would go over it.
+a long run of steps without waiting for an event is paced (`pacing.py`), and a run of
+`step_budget` such steps (a `goto` loop that never waits) fails the step that would go
+over it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import anyio
 from runner.engine.control import DEFAULT_STEP_BUDGET, GotoFlow, StopFlow
 from runner.engine.link import Link, StepFailed
 from runner.engine.logs import call_uuid, flow_name, step_where
+from runner.engine.pacing import RUNAWAY_STEPS, Pacer
+from runner.engine.running import EventAccepts, Wait
 from runner.engine.slim import Interest
 from runner.engine.steps import EXECUTORS, initial_vars
 from runner.esl.errors import EslError
@@ -49,7 +52,6 @@ HANDLER_TIMEOUT = 30.0
 # calls, /healthz and signals get their turn while a busy flow runs, and a yield per
 # step would cost more (bench/engine_bench.py).
 CHECKPOINT_EVERY = 8
-EventAccepts = Callable[[Mapping[str, str]], bool]
 
 
 class Observer(Protocol):
@@ -60,21 +62,6 @@ class Observer(Protocol):
     def finished(self, instance: FlowInstance) -> None:
         """The instance ended (its steps and handlers ran, or it was stopped)."""
         ...
-
-
-class _Wait:
-    """An armed wait: which event the instance takes, and the one it got."""
-
-    __slots__ = ("accepts", "any_channel", "done", "error", "event", "name")
-
-    def __init__(self, name: str, accepts: EventAccepts, any_channel: bool) -> None:
-        self.name = name
-        self.accepts = accepts
-        self.any_channel = any_channel
-        self.done = anyio.Event()
-        self.event: Mapping[str, str] | None = None
-        # A wait condition that raised: the waiting step fails with it.
-        self.error: Exception | None = None
 
 
 class FlowInstance:
@@ -94,6 +81,7 @@ class FlowInstance:
         any_waiters: set[FlowInstance] | None = None,
         interest: Interest | None = None,
         step_budget: int = DEFAULT_STEP_BUDGET,
+        pacer: Pacer | None = None,
     ) -> None:
         self.flow = flow
         self.flows = flows
@@ -111,7 +99,7 @@ class FlowInstance:
         self.on_finish = on_finish
         # The router's set of instances waiting for an event of any channel.
         self.any_waiters = any_waiters if any_waiters is not None else set()
-        self.waiting: _Wait | None = None
+        self.waiting: Wait | None = None
         # An event satisfied the armed wait and the flow has not resumed yet: the
         # instance is behind the event stream (the router's on_busy looks at this).
         self.woken = False
@@ -132,6 +120,9 @@ class FlowInstance:
         # it may run so (see the module docstring).
         self.step_budget = step_budget
         self.unwaited = 0
+        # Shared by the engine's instances; and when the instance last took the loop.
+        self.pacer = pacer or Pacer()
+        self._resumed = time.perf_counter()
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
 
@@ -263,7 +254,7 @@ class FlowInstance:
             if self.unwaited > self.step_budget:
                 raise self._failure(step, "budget", self._over_budget())
             if self.unwaited % CHECKPOINT_EVERY == 0:
-                await anyio.lowlevel.checkpoint()
+                await self._yield()
             started = time.perf_counter()
             try:
                 if self.observer is not None:
@@ -290,6 +281,15 @@ class FlowInstance:
     def rested(self) -> None:
         """The instance waited for an event or slept: its step budget starts over."""
         self.unwaited = 0
+        self._resumed = time.perf_counter()
+
+    async def _yield(self) -> None:
+        """Let other tasks run; a runaway also waits its turn on the engine's pacer."""
+        if self.unwaited < RUNAWAY_STEPS:
+            await anyio.lowlevel.checkpoint()
+        else:
+            await self.pacer.pause(time.perf_counter() - self._resumed)
+        self._resumed = time.perf_counter()
 
     def _over_budget(self) -> str:
         return (
@@ -349,10 +349,10 @@ class FlowInstance:
         self._scope = None
 
     # -- waiting for events ------------------------------------------------------------------------
-    def arm(self, name: str, accepts: EventAccepts, *, any_channel: bool = False) -> _Wait:
+    def arm(self, name: str, accepts: EventAccepts, *, any_channel: bool = False) -> Wait:
         """Start taking the first event `accepts` says yes to (before sending the command
         that causes it, so it cannot slip by)."""
-        wait = _Wait(name, accepts, any_channel)
+        wait = Wait(name, accepts, any_channel)
         self.waiting = wait
         self.woken = False
         self.arms += 1
@@ -360,14 +360,14 @@ class FlowInstance:
             self.any_waiters.add(self)
         return wait
 
-    def _disarm(self, wait: _Wait) -> None:
+    def _disarm(self, wait: Wait) -> None:
         if self.waiting is wait:
             self.waiting = None
         if wait.any_channel:
             self.any_waiters.discard(self)
 
     async def wait_for(
-        self, wait: _Wait, timeout: float | None, *, keep_armed: bool = False
+        self, wait: Wait, timeout: float | None, *, keep_armed: bool = False
     ) -> Mapping[str, str] | None:
         """The armed event, or None when `timeout` passed first (then, with
         `keep_armed`, the wait stays armed for another `wait_for`)."""

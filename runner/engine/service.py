@@ -29,6 +29,7 @@ from runner.engine.control import DEFAULT_STEP_BUDGET
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
 from runner.engine.metrics import Metrics
+from runner.engine.pacing import Pacer
 from runner.engine.router import Router
 from runner.esl import commands
 from runner.esl.errors import EslAuthError, EslError
@@ -127,6 +128,7 @@ class Engine:
         self.on_event = on_event
         self.event_buffer = event_buffer
         self.step_budget = step_budget
+        self.pacer = Pacer()  # runaway instances share one slice of the loop
         self.nodes = [_Node(spec) for spec in nodes]
         self.outbound_spec = outbound
         self.outbound_server: OutboundServer | None = None
@@ -270,6 +272,7 @@ class Engine:
     def _configure(self, instance: FlowInstance) -> None:
         instance.observer = self.observer
         instance.step_budget = self.step_budget
+        instance.pacer = self.pacer
 
     def _spawn(self, instance: FlowInstance) -> None:
         assert self._tg is not None
@@ -311,6 +314,7 @@ class Engine:
             any_waiters=self.router.any_waiters,
             interest=self.router.interest,
             step_budget=self.step_budget,
+            pacer=self.pacer,
         )
         instance.observer = self.observer
         self.outbound_calls.add(instance)
