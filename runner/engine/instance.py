@@ -299,7 +299,7 @@ class FlowInstance:
 
     def _failure(self, step: StepBase, kind: str, message: str) -> _Failure:
         self._count(kind)
-        return _Failure(step, message)
+        return _Failure(step, message, kind)
 
     def _count(self, kind: str) -> None:
         if self.metrics is not None:
@@ -313,7 +313,9 @@ class FlowInstance:
         if not handlers:
             await self._fail(failure.message, failure.step)
             return
-        log.warning("%s: %s; running on_error", failure.step.where, failure.message)
+        # An exception nobody foresaw is a bug to look at, even when on_error copes.
+        level = logging.ERROR if failure.kind == "unexpected" else logging.WARNING
+        log.log(level, "%s: %s; running on_error", failure.step.where, failure.message)
         try:
             with anyio.move_on_after(HANDLER_TIMEOUT):
                 await self.run_steps(handlers)
@@ -398,7 +400,8 @@ def unexpected(exc: BaseException) -> str:
 class _Failure(Exception):
     """A step failed: unwinds nested step lists up to the instance's error handling."""
 
-    def __init__(self, step: StepBase, message: str) -> None:
+    def __init__(self, step: StepBase, message: str, kind: str = "step") -> None:
         self.step = step
         self.message = message
+        self.kind = kind  # step, budget or unexpected (the metric's label)
         super().__init__(message)
