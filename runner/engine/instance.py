@@ -32,7 +32,7 @@ from runner.engine.logs import call_uuid, flow_name, step_where
 from runner.engine.pacing import RUNAWAY_STEPS, Pacer
 from runner.engine.running import EventAccepts, Wait
 from runner.engine.slim import Interest
-from runner.engine.steps import EXECUTORS, initial_vars
+from runner.engine.steps import EXECUTORS, SWITCH_STEPS, initial_vars
 from runner.esl.errors import EslError
 from runner.flow.context import RenderContext
 from runner.flow.errors import FlowRuntimeError
@@ -275,8 +275,11 @@ class FlowInstance:
                 log.debug("%s: unexpected error", step.where, exc_info=exc)
                 raise self._failure(step, "unexpected", unexpected(exc)) from None
             finally:
+                ended = time.perf_counter()
+                if step.kind in SWITCH_STEPS:
+                    self._resumed = ended  # its time was the switch's: not held CPU
                 if self.metrics is not None:
-                    self.metrics.step_took(self.flow.flow, step.kind, time.perf_counter() - started)
+                    self.metrics.step_took(self.flow.flow, step.kind, ended - started)
 
     def rested(self) -> None:
         """The instance waited for an event or slept: its step budget starts over."""

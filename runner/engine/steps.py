@@ -341,6 +341,25 @@ async def resume(inst: Running, step: ResumeStep) -> None:
     await inst.link.socket_command(commands.resume())
 
 
+# Steps that send a command and wait for the switch's reply: the time they take is the
+# switch's, not the event loop's, so the pacing of runaway loops does not count it.
+SWITCH_STEPS = frozenset(
+    {
+        "execute",
+        "hangup",
+        "unicast",
+        "nomedia",
+        "xferext",
+        "sendevent",
+        "api",
+        "bgapi",
+        "linger",
+        "myevents",
+        "divert_events",
+        "resume",
+    }
+)
+
 EXECUTORS: dict[str, Executor] = {
     "execute": execute,
     "hangup": hangup,
