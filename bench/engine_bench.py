@@ -113,8 +113,10 @@ def engine_process(port: int, flows: Path, workdir: Path, metrics_port: int | No
     return subprocess.Popen(command, cwd=ROOT, preexec_fn=lambda: pin(0), stderr=subprocess.DEVNULL)
 
 
-def runner_process(port: int, flows: Path):  # type: ignore[no-untyped-def]
-    command = [sys.executable, str(ROOT / "bench" / "engine_runner.py"), str(port), str(flows)]
+def runner_process(port: int, flows: Path, *extra: str):  # type: ignore[no-untyped-def]
+    command = [
+        sys.executable, str(ROOT / "bench" / "engine_runner.py"), str(port), str(flows), *extra
+    ]  # fmt: skip
     return subprocess.Popen(
         command, cwd=ROOT, preexec_fn=lambda: pin(0), stdout=subprocess.PIPE, text=True
     )

@@ -2,7 +2,7 @@
 timing hooks (the engine's own `on_event` / `on_command` observers), printing on SIGTERM
 the latency from reading a call's triggering event to writing its first command.
 
-    engine_runner.py PORT FLOWS_FILE
+    engine_runner.py PORT FLOWS_FILE [STEP_BUDGET]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runner.aio import backend_options
+from runner.engine.control import DEFAULT_STEP_BUDGET
 from runner.engine.service import Engine, NodeSpec
 from runner.esl.event import Event
 from runner.flow import load_flows
@@ -37,12 +38,13 @@ def on_command(uuid: str, data: bytes) -> None:
         first[uuid] = time.perf_counter()
 
 
-async def main(port: int, flows_file: str) -> None:
+async def main(port: int, flows_file: str, step_budget: int) -> None:
     engine = Engine(
         load_flows([flows_file]),
         nodes=[NodeSpec("127.0.0.1", port, "ClueCon")],
         on_event=on_event,
         on_command=on_command,
+        step_budget=step_budget,
     )
     async with anyio.create_task_group() as tg:
         await tg.start(engine.run)
@@ -55,4 +57,5 @@ async def main(port: int, flows_file: str) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main, int(sys.argv[1]), sys.argv[2], backend_options=backend_options())
+    budget = int(sys.argv[3]) if len(sys.argv) > 3 else DEFAULT_STEP_BUDGET
+    anyio.run(main, int(sys.argv[1]), sys.argv[2], budget, backend_options=backend_options())

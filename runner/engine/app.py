@@ -68,22 +68,42 @@ def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -
         nodes=node_specs(config),
         outbound=outbound_spec(config),
         event_buffer=config.event_buffer,
+        step_budget=config.step_budget,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
 def load_or_log(paths: list[Path]) -> FlowSet | None:
-    """Load flows for a reload: the new set, or None after logging every error."""
+    """Load flows for a reload: the new set, or None after logging every error.
+
+    Whatever the loader raises refuses the reload and leaves the old set serving: a
+    file that vanished or cannot be read, a folder where a file was, a document so deep
+    the parser recurses out, memory running out. The service outlives any flow file.
+    """
     try:
         return load_flows(paths)
     except FlowValidationError as exc:
         for error in exc.errors:
             log.error("reload refused: %s", error)
-        return None
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename is not None else ""
+        log.error("reload refused: cannot read%s: %s", where, exc.strerror or exc)
+    except Exception as exc:  # RecursionError and MemoryError are Exceptions too
+        log.debug("reload: loading the flows failed", exc_info=exc)
+        text = str(exc)
+        log.error(
+            "reload refused: loading the flows failed: %s%s",
+            type(exc).__name__,
+            f": {text}" if text else "",
+        )
+    return None
 
 
 def _mtimes(paths: list[Path]) -> dict[Path, float]:
-    files, _ = find_flow_files(paths)
+    try:
+        files, _ = find_flow_files(paths)
+    except OSError:  # a folder that cannot be listed now: the reload will say why
+        return {}
     out: dict[Path, float] = {}
     for file in files:
         try:

@@ -51,6 +51,7 @@ from runner.engine.config_fields import (
     as_list,
     flows_list,
 )
+from runner.engine.control import DEFAULT_STEP_BUDGET
 from runner.esl.password import PasswordError, clean_password
 from runner.flow.errors import FlowError, suggest
 from runner.flow.fields import HangupCause, OrSingle, describe_input, invalid
@@ -364,6 +365,15 @@ class EngineConfig(_Model):
         "oldest are dropped (counted and logged; job results are kept). Flow instances "
         "themselves queue nothing: they take an event only while a step waits for it.",
         examples=[100_000],
+    )
+    step_budget: int = Field(
+        default=DEFAULT_STEP_BUDGET,
+        ge=100,
+        le=100_000_000,
+        description="Steps a flow instance may run in a row without waiting for an event "
+        "or sleeping; one more fails the step (its on_error runs). It stops a goto or "
+        "repeat loop that never waits from holding the engine.",
+        examples=[DEFAULT_STEP_BUDGET],
     )
 
     @model_validator(mode="after")

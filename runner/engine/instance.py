@@ -7,6 +7,13 @@ never waits on a flow. A CHANNEL_HANGUP for its channel cancels whatever step ru
 starts `on_hangup`; a failing step (a `-ERR`, a timeout, a refused value) runs
 `on_error` with `vars.error`, or, without one, is logged with the flow, the step and
 its `file:line:col`, and ends the instance. No instance outlives its channel.
+
+Nothing raised inside an instance leaves it: an exception eslflow did not foresee, from
+any step, condition or handler, is that step's error like any other (its traceback is
+logged at debug level). And no instance holds the event loop: it yields every few steps,
+a long run of steps without waiting for an event is paced (`pacing.py`), and a run of
+`step_budget` such steps (a `goto` loop that never waits) fails the step that would go
+over it.
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
-from runner.engine.control import GotoFlow, StopFlow
+from runner.engine.control import DEFAULT_STEP_BUDGET, GotoFlow, StopFlow
 from runner.engine.link import Link, StepFailed
 from runner.engine.logs import call_uuid, flow_name, step_where
+from runner.engine.pacing import RUNAWAY_STEPS, Pacer
+from runner.engine.running import EventAccepts, Wait
 from runner.engine.slim import Interest
-from runner.engine.steps import EXECUTORS, initial_vars
+from runner.engine.steps import EXECUTORS, SWITCH_STEPS, initial_vars
 from runner.esl.errors import EslError
 from runner.flow.context import RenderContext
 from runner.flow.errors import FlowRuntimeError
@@ -39,7 +48,10 @@ log = logging.getLogger("runner.engine")
 HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "CHANNEL_DESTROY"})
 # Handlers get this long after a hangup or an error before they are cut off.
 HANDLER_TIMEOUT = 30.0
-EventAccepts = Callable[[Mapping[str, str]], bool]
+# A run of steps without a wait yields to the event loop every this many steps: other
+# calls, /healthz and signals get their turn while a busy flow runs, and a yield per
+# step would cost more (bench/engine_bench.py).
+CHECKPOINT_EVERY = 8
 
 
 class Observer(Protocol):
@@ -47,19 +59,9 @@ class Observer(Protocol):
 
     def step(self, instance: FlowInstance, step: StepBase) -> None: ...
 
-
-class _Wait:
-    """An armed wait: which event the instance takes, and the one it got."""
-
-    __slots__ = ("accepts", "any_channel", "done", "error", "event", "name")
-
-    def __init__(self, name: str, accepts: EventAccepts, any_channel: bool) -> None:
-        self.name = name
-        self.accepts = accepts
-        self.any_channel = any_channel
-        self.done = anyio.Event()
-        self.event: Mapping[str, str] | None = None
-        self.error: FlowRuntimeError | None = None
+    def finished(self, instance: FlowInstance) -> None:
+        """The instance ended (its steps and handlers ran, or it was stopped)."""
+        ...
 
 
 class FlowInstance:
@@ -78,6 +80,8 @@ class FlowInstance:
         on_finish: Callable[[FlowInstance], None] | None = None,
         any_waiters: set[FlowInstance] | None = None,
         interest: Interest | None = None,
+        step_budget: int = DEFAULT_STEP_BUDGET,
+        pacer: Pacer | None = None,
     ) -> None:
         self.flow = flow
         self.flows = flows
@@ -95,7 +99,7 @@ class FlowInstance:
         self.on_finish = on_finish
         # The router's set of instances waiting for an event of any channel.
         self.any_waiters = any_waiters if any_waiters is not None else set()
-        self.waiting: _Wait | None = None
+        self.waiting: Wait | None = None
         # An event satisfied the armed wait and the flow has not resumed yet: the
         # instance is behind the event stream (the router's on_busy looks at this).
         self.woken = False
@@ -114,6 +118,13 @@ class FlowInstance:
         # Cut off by a second SIGTERM: counted as abandoned, neither finished nor failed.
         self.abandoned = False
         self.depth = 0
+        # Steps run since the instance last waited for an event or slept, and how many
+        # it may run so (see the module docstring).
+        self.step_budget = step_budget
+        self.unwaited = 0
+        # Shared by the engine's instances; and when the instance last took the loop.
+        self.pacer = pacer or Pacer()
+        self._resumed = time.perf_counter()
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
 
@@ -128,7 +139,7 @@ class FlowInstance:
             return
         try:
             taken = waiting.accepts(event)
-        except FlowRuntimeError as exc:  # a wait condition that cannot be evaluated
+        except Exception as exc:  # a wait condition that cannot be evaluated (or a bug)
             waiting.error = exc
             taken = True
         if taken:
@@ -181,6 +192,11 @@ class FlowInstance:
         log.info("flow %s started", self.flow.flow)
         try:
             await self._run_flow()
+        except Exception as exc:  # a bug outside any step: still this instance's alone
+            self.failed = True
+            self._count("unexpected")
+            log.debug("unexpected error in flow %s", self.flow.flow, exc_info=exc)
+            log.error("flow '%s': %s", self.flow.flow, unexpected(exc))
         finally:
             self.finished = True
             if self.waiting is not None:
@@ -203,6 +219,8 @@ class FlowInstance:
             )
             if self.on_finish is not None:
                 self.on_finish(self)
+            if self.observer is not None:
+                self.observer.finished(self)
 
     def _outcome(self) -> str:
         if self.abandoned:
@@ -216,7 +234,13 @@ class FlowInstance:
         try:
             self.vars.update(initial_vars(self.flow, self.context()))
         except FlowRuntimeError as exc:
+            self._count("step")
             await self._fail(str(exc), None)
+            return
+        except Exception as exc:
+            self._count("unexpected")
+            log.debug("unexpected error in the vars of flow %s", self.flow.flow, exc_info=exc)
+            await self._fail(unexpected(exc), None)
             return
         steps: tuple[Step, ...] = self.flow.steps
         with anyio.CancelScope() as scope:
@@ -245,35 +269,75 @@ class FlowInstance:
         """Run a list of steps in order (nested lists of if/switch/repeat/call too)."""
         for step in steps:
             step_where.set(step)
-            if self.observer is not None:
-                self.observer.step(self, step)
-            executor = EXECUTORS[step.kind]
+            self.unwaited += 1
+            if self.unwaited > self.step_budget:
+                raise self._failure(step, "budget", self._over_budget())
+            if self.unwaited % CHECKPOINT_EVERY == 0:
+                await self._yield()
             started = time.perf_counter()
             try:
-                await executor(self, step)
+                if self.observer is not None:
+                    self.observer.step(self, step)
+                await EXECUTORS[step.kind](self, step)
             except (StopFlow, GotoFlow, _Failure):
                 raise
             except StepFailed as exc:
-                raise _Failure(step, str(exc)) from None
+                raise self._failure(step, "step", str(exc)) from None
             except FlowRuntimeError as exc:
                 message = str(exc)
                 # The flow language names the step itself; the log line adds it once.
                 message = message.removeprefix(f"{step.where}: ")
-                raise _Failure(step, message) from None
+                raise self._failure(step, "step", message) from None
             except EslError as exc:
-                raise _Failure(step, str(exc)) from None
+                raise self._failure(step, "step", str(exc)) from None
+            except Exception as exc:
+                log.debug("%s: unexpected error", step.where, exc_info=exc)
+                raise self._failure(step, "unexpected", unexpected(exc)) from None
             finally:
+                ended = time.perf_counter()
+                if step.kind in SWITCH_STEPS:
+                    self._resumed = ended  # its time was the switch's: not held CPU
                 if self.metrics is not None:
-                    self.metrics.step_took(self.flow.flow, step.kind, time.perf_counter() - started)
+                    self.metrics.step_took(self.flow.flow, step.kind, ended - started)
+
+    def rested(self) -> None:
+        """The instance waited for an event or slept: its step budget starts over."""
+        self.unwaited = 0
+        self._resumed = time.perf_counter()
+
+    async def _yield(self) -> None:
+        """Let other tasks run; a runaway also waits its turn on the engine's pacer."""
+        if self.unwaited < RUNAWAY_STEPS:
+            await anyio.lowlevel.checkpoint()
+        else:
+            await self.pacer.pause(time.perf_counter() - self._resumed)
+        self._resumed = time.perf_counter()
+
+    def _over_budget(self) -> str:
+        return (
+            f"{self.step_budget} steps ran without waiting for an event or sleeping "
+            f"(a goto or repeat loop that never waits?); the step budget is {self.step_budget}"
+        )
+
+    def _failure(self, step: StepBase, kind: str, message: str) -> _Failure:
+        self._count(kind)
+        return _Failure(step, message, kind)
+
+    def _count(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.instance_errors.labels(kind=kind).inc()
 
     async def _on_error(self, failure: _Failure) -> None:
         handlers = self.flow.on_error
+        self.rested()  # the handlers get a step budget of their own
         self.vars["error"] = failure.message
         self.failed = True  # also when a hangup in the handlers ends them
         if not handlers:
             await self._fail(failure.message, failure.step)
             return
-        log.warning("%s: %s; running on_error", failure.step.where, failure.message)
+        # An exception nobody foresaw is a bug to look at, even when on_error copes.
+        level = logging.ERROR if failure.kind == "unexpected" else logging.WARNING
+        log.log(level, "%s: %s; running on_error", failure.step.where, failure.message)
         try:
             with anyio.move_on_after(HANDLER_TIMEOUT):
                 await self.run_steps(handlers)
@@ -296,6 +360,7 @@ class FlowInstance:
         if self.hangup_event is not None:
             self.event = self.hangup_event
         log.info("channel hung up; running on_hangup")
+        self.rested()
         with anyio.CancelScope() as scope:
             self._scope = scope
             try:
@@ -308,10 +373,10 @@ class FlowInstance:
         self._scope = None
 
     # -- waiting for events ------------------------------------------------------------------------
-    def arm(self, name: str, accepts: EventAccepts, *, any_channel: bool = False) -> _Wait:
+    def arm(self, name: str, accepts: EventAccepts, *, any_channel: bool = False) -> Wait:
         """Start taking the first event `accepts` says yes to (before sending the command
         that causes it, so it cannot slip by)."""
-        wait = _Wait(name, accepts, any_channel)
+        wait = Wait(name, accepts, any_channel)
         self.waiting = wait
         self.woken = False
         self.arms += 1
@@ -319,14 +384,14 @@ class FlowInstance:
             self.any_waiters.add(self)
         return wait
 
-    def _disarm(self, wait: _Wait) -> None:
+    def _disarm(self, wait: Wait) -> None:
         if self.waiting is wait:
             self.waiting = None
         if wait.any_channel:
             self.any_waiters.discard(self)
 
     async def wait_for(
-        self, wait: _Wait, timeout: float | None, *, keep_armed: bool = False
+        self, wait: Wait, timeout: float | None, *, keep_armed: bool = False
     ) -> Mapping[str, str] | None:
         """The armed event, or None when `timeout` passed first (then, with
         `keep_armed`, the wait stays armed for another `wait_for`)."""
@@ -340,6 +405,7 @@ class FlowInstance:
             self._disarm(wait)
             raise
         self.woken = False  # resumed: caught up with the event stream
+        self.rested()
         if wait.done.is_set() or not keep_armed:
             self._disarm(wait)
         if wait.error is not None:
@@ -347,10 +413,17 @@ class FlowInstance:
         return wait.event
 
 
+def unexpected(exc: BaseException) -> str:
+    """How an exception eslflow did not foresee reads in a log line: its type and text."""
+    text = str(exc)
+    return f"unexpected {type(exc).__name__}" + (f": {text}" if text else "")
+
+
 class _Failure(Exception):
     """A step failed: unwinds nested step lists up to the instance's error handling."""
 
-    def __init__(self, step: StepBase, message: str) -> None:
+    def __init__(self, step: StepBase, message: str, kind: str = "step") -> None:
         self.step = step
         self.message = message
+        self.kind = kind  # step, budget or unexpected (the metric's label)
         super().__init__(message)

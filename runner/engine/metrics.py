@@ -86,6 +86,14 @@ class Metrics:
             ["flow"],
             registry=r,
         )
+        self.instance_errors = Counter(
+            "eslflow_instance_errors",
+            "Errors that ended a flow's steps, by kind: step (the step could not do its "
+            "job), budget (a loop that never waits), unexpected (an exception eslflow "
+            "did not foresee; the traceback is logged at debug level).",
+            ["kind"],
+            registry=r,
+        )
         self.instances_active = Gauge(
             "eslflow_instances_active", "Flow instances running now.", registry=r
         )

@@ -25,10 +25,12 @@ from typing import Literal
 import anyio
 import anyio.abc
 
+from runner.engine.control import DEFAULT_STEP_BUDGET
 from runner.engine.instance import HANGUP_EVENTS, FlowInstance, Observer
 from runner.engine.link import CommandObserver, InboundLink, OutboundLink
 from runner.engine.logs import node_name
 from runner.engine.metrics import Metrics
+from runner.engine.pacing import Pacer
 from runner.engine.resync import Resync
 from runner.engine.router import Router
 from runner.esl import commands
@@ -121,6 +123,7 @@ class Engine:
         on_event: Callable[[str, Event], None] | None = None,
         event_buffer: int = 100_000,
         network: Network = TCP,
+        step_budget: int = DEFAULT_STEP_BUDGET,
     ) -> None:
         self.metrics = metrics or Metrics()
         # How nodes are reached and the outbound listener listens (`eslflow test`: memory).
@@ -131,6 +134,8 @@ class Engine:
         self.on_command = on_command
         self.on_event = on_event
         self.event_buffer = event_buffer
+        self.step_budget = step_budget
+        self.pacer = Pacer()  # runaway instances share one slice of the loop
         self.nodes = [_Node(spec) for spec in nodes]
         self.outbound_spec = outbound
         self.outbound_server: OutboundServer | None = None
@@ -296,6 +301,8 @@ class Engine:
 
     def _configure(self, instance: FlowInstance) -> None:
         instance.observer = self.observer
+        instance.step_budget = self.step_budget
+        instance.pacer = self.pacer
 
     def _spawn(self, instance: FlowInstance) -> None:
         assert self._tg is not None
@@ -341,6 +348,8 @@ class Engine:
             metrics=self.metrics,
             any_waiters=self.router.any_waiters,
             interest=self.router.interest,
+            step_budget=self.step_budget,
+            pacer=self.pacer,
         )
         instance.observer = self.observer
         self.outbound_calls.add(instance)

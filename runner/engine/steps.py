@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from runner.engine.control import MAX_CALL_DEPTH, GotoFlow, StopFlow
 from runner.engine.link import StepFailed
+from runner.engine.running import Running
 from runner.esl import commands
 from runner.flow.conditions import holds, match
 from runner.flow.context import RenderContext
@@ -51,12 +52,9 @@ from runner.flow.steps import (
 )
 from runner.flow.template import Template
 
-if TYPE_CHECKING:
-    from runner.engine.instance import FlowInstance
-
 flow_log = logging.getLogger("runner.flow")
 
-Executor = Callable[["FlowInstance", Any], Awaitable[None]]
+Executor = Callable[[Running, Any], Awaitable[None]]
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -90,7 +88,7 @@ def _seconds(value: float) -> str:
 BRIDGING_APPS = frozenset({"bridge", "att_xfer", "intercept"})
 
 
-async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
+async def execute(inst: Running, step: ExecuteStep) -> None:
     args = step.execute
     arg = step.render_arg(inst.context())
     app_uuid = str(uuidlib.uuid4())
@@ -141,7 +139,7 @@ async def execute(inst: FlowInstance, step: ExecuteStep) -> None:
 HANGUP_WAIT = 10.0
 
 
-async def hangup(inst: FlowInstance, step: HangupStep) -> None:
+async def hangup(inst: Running, step: HangupStep) -> None:
     gone = inst.hung_up or inst.after_hangup  # in on_hangup, or a flow started by a hangup
     await inst.link.hangup(step.cause)
     if gone:
@@ -150,7 +148,7 @@ async def hangup(inst: FlowInstance, step: HangupStep) -> None:
     raise StepFailed(f"the channel was still up {HANGUP_WAIT:g} s after the hangup command")
 
 
-async def unicast(inst: FlowInstance, step: UnicastStep) -> None:
+async def unicast(inst: Running, step: UnicastStep) -> None:
     args = step.unicast
     headers = [("call-command", "unicast")]
     for name, value in (
@@ -166,12 +164,12 @@ async def unicast(inst: FlowInstance, step: UnicastStep) -> None:
     await inst.link.sendmsg(headers)
 
 
-async def nomedia(inst: FlowInstance, step: NomediaStep) -> None:
+async def nomedia(inst: Running, step: NomediaStep) -> None:
     target = step.render_uuid(inst.context())
     await inst.link.sendmsg([("call-command", "nomedia"), ("nomedia-uuid", target)])
 
 
-async def xferext(inst: FlowInstance, step: XferextStep) -> None:
+async def xferext(inst: Running, step: XferextStep) -> None:
     apps = step.render_apps(inst.context())
     await inst.link.sendmsg([("call-command", "xferext"), *(("application", a) for a in apps)])
 
@@ -179,7 +177,7 @@ async def xferext(inst: FlowInstance, step: XferextStep) -> None:
 # -- commands ----------------------------------------------------------------------------------
 
 
-async def sendevent(inst: FlowInstance, step: SendeventStep) -> None:
+async def sendevent(inst: Running, step: SendeventStep) -> None:
     ctx = inst.context()
     args = step.sendevent
     await inst.link.sendevent(
@@ -187,7 +185,7 @@ async def sendevent(inst: FlowInstance, step: SendeventStep) -> None:
     )
 
 
-async def api(inst: FlowInstance, step: ApiStep) -> None:
+async def api(inst: Running, step: ApiStep) -> None:
     # With `save`, a "-ERR ..." output is the flow's to look at; without, it fails the step.
     save = step.api.save
     output = await inst.link.api(step.render_command(inst.context()), errors_ok=bool(save))
@@ -195,7 +193,7 @@ async def api(inst: FlowInstance, step: ApiStep) -> None:
         inst.vars[save] = output
 
 
-async def bgapi(inst: FlowInstance, step: BgapiStep) -> None:
+async def bgapi(inst: Running, step: BgapiStep) -> None:
     save = step.bgapi.save
     output = await inst.link.bgapi(
         step.render_command(inst.context()), step.bgapi.timeout, errors_ok=bool(save)
@@ -207,11 +205,11 @@ async def bgapi(inst: FlowInstance, step: BgapiStep) -> None:
 # -- flow control --------------------------------------------------------------------------------
 
 
-async def set_(inst: FlowInstance, step: SetStep) -> None:
+async def set_(inst: Running, step: SetStep) -> None:
     inst.vars.update(step.values(inst.context()))
 
 
-async def wait(inst: FlowInstance, step: WaitStep) -> None:
+async def wait(inst: Running, step: WaitStep) -> None:
     spec = step.wait
     channel_only = spec.channel == "this"
 
@@ -239,11 +237,12 @@ async def wait(inst: FlowInstance, step: WaitStep) -> None:
         inst.vars[spec.save] = event
 
 
-async def sleep(inst: FlowInstance, step: SleepStep) -> None:
+async def sleep(inst: Running, step: SleepStep) -> None:
     await anyio.sleep(step.sleep)
+    inst.rested()  # a loop that sleeps each round is paced: not a runaway
 
 
-async def if_(inst: FlowInstance, step: IfStep) -> None:
+async def if_(inst: Running, step: IfStep) -> None:
     ctx = inst.context()
     captures = match(step.if_, inst.event, inst.clock(), ctx)
     if captures is None:
@@ -261,11 +260,11 @@ async def if_(inst: FlowInstance, step: IfStep) -> None:
         inst.captures = saved
 
 
-async def switch(inst: FlowInstance, step: SwitchStep) -> None:
+async def switch(inst: Running, step: SwitchStep) -> None:
     await inst.run_steps(step.choose(inst.context()))
 
 
-async def repeat(inst: FlowInstance, step: RepeatStep) -> None:
+async def repeat(inst: Running, step: RepeatStep) -> None:
     for number in range(1, step.repeat + 1):
         if step.counter:
             inst.vars[step.counter] = number
@@ -274,7 +273,7 @@ async def repeat(inst: FlowInstance, step: RepeatStep) -> None:
             return
 
 
-def _target(inst: FlowInstance, target: Target) -> tuple[tuple[Step, ...], Flow]:
+def _target(inst: Running, target: Target) -> tuple[tuple[Step, ...], Flow]:
     if target.kind == "block":
         steps = inst.flow.blocks.get(target.target)
         if steps is None:
@@ -286,7 +285,7 @@ def _target(inst: FlowInstance, target: Target) -> tuple[tuple[Step, ...], Flow]
     return flow.steps, flow
 
 
-async def goto(inst: FlowInstance, step: GotoStep) -> None:
+async def goto(inst: Running, step: GotoStep) -> None:
     steps, flow = _target(inst, step.goto)
     if flow is not inst.flow and flow.when:
         # Like a transfer into another extension: its conditions, tested on the event
@@ -297,7 +296,7 @@ async def goto(inst: FlowInstance, step: GotoStep) -> None:
     raise GotoFlow(steps, flow)
 
 
-async def call(inst: FlowInstance, step: CallStep) -> None:
+async def call(inst: Running, step: CallStep) -> None:
     steps, flow = _target(inst, step.call)
     if inst.depth >= MAX_CALL_DEPTH:
         raise StepFailed(f"call nested more than {MAX_CALL_DEPTH} deep (a loop of calls?)")
@@ -311,11 +310,11 @@ async def call(inst: FlowInstance, step: CallStep) -> None:
         inst.flow = caller
 
 
-async def log_(inst: FlowInstance, step: LogStep) -> None:
+async def log_(inst: Running, step: LogStep) -> None:
     flow_log.log(_LEVELS[step.log.level], "%s", step.render_message(inst.context()))
 
 
-async def stop(inst: FlowInstance, step: StopStep) -> None:
+async def stop(inst: Running, step: StopStep) -> None:
     if step.stop:
         flow_log.info("stop: %s", step.stop)
     raise StopFlow
@@ -324,24 +323,43 @@ async def stop(inst: FlowInstance, step: StopStep) -> None:
 # -- the outbound socket ---------------------------------------------------------------------------
 
 
-async def linger(inst: FlowInstance, step: LingerStep) -> None:
+async def linger(inst: Running, step: LingerStep) -> None:
     if step.linger is False:
         await inst.link.socket_command(commands.nolinger())
     else:
         await inst.link.socket_command(commands.linger(step.seconds))
 
 
-async def myevents(inst: FlowInstance, step: MyeventsStep) -> None:
+async def myevents(inst: Running, step: MyeventsStep) -> None:
     await inst.link.socket_command(commands.myevents())
 
 
-async def divert_events(inst: FlowInstance, step: DivertEventsStep) -> None:
+async def divert_events(inst: Running, step: DivertEventsStep) -> None:
     await inst.link.socket_command(commands.divert_events(step.divert_events))
 
 
-async def resume(inst: FlowInstance, step: ResumeStep) -> None:
+async def resume(inst: Running, step: ResumeStep) -> None:
     await inst.link.socket_command(commands.resume())
 
+
+# Steps that send a command and wait for the switch's reply: the time they take is the
+# switch's, not the event loop's, so the pacing of runaway loops does not count it.
+SWITCH_STEPS = frozenset(
+    {
+        "execute",
+        "hangup",
+        "unicast",
+        "nomedia",
+        "xferext",
+        "sendevent",
+        "api",
+        "bgapi",
+        "linger",
+        "myevents",
+        "divert_events",
+        "resume",
+    }
+)
 
 EXECUTORS: dict[str, Executor] = {
     "execute": execute,

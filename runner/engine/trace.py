@@ -113,6 +113,9 @@ class Tracer:
             summary = first
         self._print(uuid, f"-> {summary}")
 
+    def finished(self, instance: FlowInstance) -> None:
+        """Observer.finished: the trace shows the hangup and the end, not the instance."""
+
     def step(self, instance: FlowInstance, step: StepBase) -> None:
         place = str(step.pos) if step.pos is not None else ""
         self._print(instance.uuid, f"   flow {instance.flow.flow}: {place} {step.kind}")

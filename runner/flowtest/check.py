@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from runner.flow.yamldoc import DataPath
-from runner.flowtest.harness import CallOutcome, Outcome, StartedFlow
+from runner.flowtest.harness import CallOutcome, Outcome, StartedFlow, format_seconds
 from runner.flowtest.loader import LoadedCase
 from runner.flowtest.models import Expect
 from runner.flowtest.patterns import Pattern
@@ -169,7 +169,7 @@ class Checker:
             lines = [f"  {line}" for line in outcome.still_running]
             self.failures.append(
                 Failure(
-                    f"still running after {outcome.duration:g} s of simulated time "
+                    f"still running after {format_seconds(outcome.duration)} s of simulated time "
                     "(the test's timeout)",
                     lines,
                 )

@@ -131,6 +131,7 @@ def _run(paths: list[Path], junit: Path | None, verbose: bool) -> None:
 
 
 def _record(paths: list[Path]) -> None:
+    from runner.flowtest.harness import format_seconds
     from runner.flowtest.record import RecordError, record_file
     from runner.flowtest.suite import FlowCache
 
@@ -154,7 +155,7 @@ def _record(paths: list[Path]) -> None:
             commands = sum(1 for c in outcome.commands if c.by_step) if outcome else 0
             typer.echo(
                 f"RECORDED {result.where}  {result.name}  "
-                f"({commands} commands, {result.simulated:g} s simulated)"
+                f"({commands} commands, {format_seconds(result.simulated)} s simulated)"
             )
             if outcome is not None:
                 for line in outcome.errors:

@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
+from runner.flowtest.harness import format_seconds
 from runner.flowtest.suite import CaseResult, SuiteResult
 from runner.text import printable
 
@@ -34,7 +35,7 @@ def headline(result: CaseResult) -> str:
     """The one line every test gets."""
     line = f"{_LABELS[result.status]} {result.where}  {result.name}"
     if result.run is not None:
-        line += f"  ({result.simulated:g} s simulated)"
+        line += f"  ({format_seconds(result.simulated)} s simulated)"
     return line
 
 

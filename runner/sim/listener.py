@@ -215,6 +215,10 @@ class Connection:
         self.log_queue.append(line)
         self.kick()
 
+    def hears(self, name: str) -> bool:
+        """EventSink.hears: subscribed to `name` (filters aside, which only narrow)."""
+        return self.events_enabled and self.running and (self.event_all or name in self.event_types)
+
     def _wants(self, event: Event) -> bool:
         if self.event_all:
             send = True

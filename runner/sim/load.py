@@ -30,6 +30,9 @@ class _Collector:
         if event.name.startswith("CHANNEL_"):
             self.events.append(event)
 
+    def hears(self, name: str) -> bool:
+        return name.startswith("CHANNEL_")
+
     def offer_log(self, line: object) -> None:
         pass
 

@@ -166,6 +166,7 @@ def myevents(conn: Connection, line: str) -> str:
     conn.event_types |= MYEVENTS
     conn.myevents = True
     conn.events_enabled = True
+    conn.core.listening_changed()
     if "xml" in checked or "XML" in checked:
         conn.format = Format.XML
     if "json" in checked or "JSON" in checked:
@@ -310,6 +311,7 @@ def event(conn: Connection, rest: str) -> str:
     if not key_count:
         return "-ERR no keywords supplied"
     conn.events_enabled = True
+    conn.core.listening_changed()
     return f"+OK event listener enabled {conn.format.value}"
 
 
