@@ -24,7 +24,7 @@ import uuid as uuidlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 import anyio
 import anyio.abc
@@ -49,11 +49,13 @@ from runner.esl.messages import (
     LogData,
     RudeRejection,
 )
+from runner.esl.waiters import ExecuteWaiter, Waiter
 
 log = logging.getLogger("runner.esl")
 
 EventFormat = Literal["plain", "json", "xml"]
 Reply = CommandReply | ApiResponse
+_W = TypeVar("_W", bound=Waiter)
 
 
 class _Unset:
@@ -68,39 +70,6 @@ READ_SIZE = 256 * 1024
 CLOSE_TIMEOUT = 2.0
 # How often the deadline keeper looks at pending commands while there are any.
 DEADLINE_TICK = 0.05
-
-
-class _Waiter:
-    """One outstanding answer: a command's reply, a job's event, an app's completion."""
-
-    __slots__ = ("_what", "abandoned", "deadline", "done", "error", "result", "timeout")
-
-    def __init__(self, what: str | bytes, timeout: float = math.inf) -> None:
-        self._what = what
-        self.done = anyio.Event()
-        self.result: Reply | Event | None = None
-        self.error: BaseException | None = None
-        self.abandoned = False
-        self.timeout = timeout
-        # The event loop's clock (virtual under a test clock), as the keeper reads it.
-        self.deadline = anyio.current_time() + timeout
-
-    @property
-    def what(self) -> str:
-        """The command's first line, for messages (computed only when one is needed)."""
-        what = self._what
-        if isinstance(what, bytes):
-            return what.split(b"\n", 1)[0].decode(errors="replace")
-        return what
-
-    def resolve(self, result: Reply | Event) -> None:
-        self.result = result
-        self.done.set()
-
-    def fail(self, error: BaseException) -> None:
-        if not self.done.is_set():
-            self.error = error
-            self.done.set()
 
 
 class Connection:
@@ -123,9 +92,9 @@ class Connection:
         self.command_timeout = command_timeout
         self._stream = stream
         self._parser = Parser()
-        self._replies: deque[_Waiter] = deque()
-        self._jobs: dict[str, _Waiter] = {}
-        self._apps: dict[str, _Waiter] = {}
+        self._replies: deque[Waiter] = deque()
+        self._jobs: dict[str, Waiter] = {}
+        self._apps: dict[str, ExecuteWaiter] = {}
         self._outgoing: list[bytes] = []
         self._writer_wake: anyio.Event | None = None
         self._keeper_wake: anyio.Event | None = None
@@ -233,8 +202,11 @@ class Connection:
                     if waiter.deadline <= now:
                         del table[key]
                         waiter.fail(self._timeout_error(waiter, "no completion of"))
+            for key, app in list(self._apps.items()):
+                if app.settle(now):  # a looped app that did not start another run
+                    del self._apps[key]
 
-    def _timeout_error(self, waiter: _Waiter, what: str) -> EslTimeoutError:
+    def _timeout_error(self, waiter: Waiter, what: str) -> EslTimeoutError:
         return EslTimeoutError(f"{self.name}: {what} {waiter.what!r} within {waiter.timeout:g} s")
 
     def _on_event(self, event: Event) -> None:
@@ -244,11 +216,15 @@ class Connection:
             waiter = self._jobs.pop(job, None) if job is not None else None
             if waiter is not None:
                 waiter.resolve(event)
-        elif name == "CHANNEL_EXECUTE_COMPLETE" and self._apps:
+        elif self._apps and name in ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_EXECUTE"):
             app_uuid = event.get("Application-UUID")
-            waiter = self._apps.pop(app_uuid, None) if app_uuid is not None else None
-            if waiter is not None:
-                waiter.resolve(event)
+            app = self._apps.get(app_uuid) if app_uuid is not None else None
+            if app is not None and app_uuid is not None:
+                if name == "CHANNEL_EXECUTE":
+                    app.on_execute(event)
+                elif app.on_complete(event):
+                    del self._apps[app_uuid]
+                    app.resolve(event)
         for subscriber in self._subscribers:
             subscriber.put(event)
 
@@ -309,7 +285,7 @@ class Connection:
         value = self.command_timeout if isinstance(timeout, _Unset) else timeout
         return math.inf if value is None else value
 
-    def _enqueue(self, data: bytes, waiter: _Waiter) -> None:
+    def _enqueue(self, data: bytes, waiter: Waiter) -> None:
         """Queue a command and its reply slot together: the wire order is the slot order."""
         self._check_open()
         self._replies.append(waiter)
@@ -328,7 +304,7 @@ class Connection:
 
     async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
         """Send one serialized command and return its reply (not checked for -ERR)."""
-        waiter = _Waiter(what or data, self._timeout(timeout))
+        waiter = Waiter(what or data, self._timeout(timeout))
         self._enqueue(data, waiter)
         try:
             await waiter.done.wait()
@@ -389,7 +365,7 @@ class Connection:
             raise
         return job
 
-    async def _wait_event(self, waiter: _Waiter, table: dict[str, _Waiter], key: str) -> Event:
+    async def _wait_event(self, waiter: _W, table: dict[str, _W], key: str) -> Event:
         try:
             await waiter.done.wait()
         except BaseException:
@@ -534,7 +510,9 @@ class Connection:
 
         FreeSWITCH replies `+OK` at once; with `wait=True` this returns the
         CHANNEL_EXECUTE_COMPLETE whose Application-UUID is our Event-UUID (the
-        connection must receive that event: `myevents`, or a subscription).
+        connection must receive that event: `myevents`, or a subscription). With
+        `loops`, that is the completion of the last run FreeSWITCH made, which may come
+        before `loops` runs (see `runner.esl.waiters.ExecuteWaiter`).
         """
         app_uuid = event_uuid or str(uuidlib.uuid4())
         data = commands.execute(
@@ -549,7 +527,7 @@ class Connection:
         if not wait:
             await self.command(data, timeout=timeout)
             return None
-        waiter = _Waiter(f"execute {app}", self._timeout(timeout))
+        waiter = ExecuteWaiter(f"execute {app}", self._timeout(timeout), loops)
         self._apps[app_uuid] = waiter
         try:
             await self.command(data, timeout=timeout)
@@ -574,8 +552,12 @@ class Connection:
         with anyio.move_on_after(CLOSE_TIMEOUT):
             await self._closed.wait()
 
+    def _goodbye(self) -> list[bytes]:
+        """The last commands `aclose` sends: `exit` (an outbound call adds a hangup)."""
+        return [commands.exit()]
+
     async def aclose(self) -> None:
-        """Say goodbye (`exit`) if the connection is still up, then close the stream.
+        """Say goodbye (`_goodbye()`) if the connection is still up, then close the stream.
 
         Also during a cancellation (a service shutting down): the goodbye and anything
         still queued are written directly, since the writer task may be cancelled too,
@@ -585,10 +567,12 @@ class Connection:
         with anyio.CancelScope(shield=True):
             if not self._closed.is_set() and not self._closing:
                 self._closing = True
-                goodbye = _Waiter(commands.exit(), CLOSE_TIMEOUT)
-                goodbye.abandoned = True  # its `+OK bye` is consumed quietly
-                self._replies.append(goodbye)
-                data = b"".join([*self._outgoing, commands.exit()])
+                goodbye = self._goodbye()
+                for command in goodbye:
+                    waiter = Waiter(command, CLOSE_TIMEOUT)
+                    waiter.abandoned = True  # its reply (`+OK bye`) is consumed quietly
+                    self._replies.append(waiter)
+                data = b"".join([*self._outgoing, *goodbye])
                 self._outgoing.clear()
                 with (
                     anyio.move_on_after(CLOSE_TIMEOUT),
@@ -625,7 +609,7 @@ class BackgroundJob:
         self._conn = conn
         self.command = command
         self.uuid = uuid
-        self._waiter = _Waiter(f"bgapi {command}", timeout)
+        self._waiter = Waiter(f"bgapi {command}", timeout)
 
     @property
     def done(self) -> bool:

@@ -36,6 +36,20 @@ log = logging.getLogger("runner.esl")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
+# mod_event_socket's answer to an empty reply, e.g. `getvar` of an unset variable.
+NOT_FOUND = "-ERR command not found"
+_TRUE_WORDS = frozenset({"yes", "on", "true", "t", "enabled", "active", "allow"})
+
+
+def switch_true(value: str) -> bool:
+    """FreeSWITCH's notion of a true value (switch_utils.h switch_true)."""
+    value = value.strip().lower()
+    if value in _TRUE_WORDS:
+        return True
+    try:
+        return int(value) != 0
+    except ValueError:
+        return False
 
 
 class OutboundConnection(Connection):
@@ -46,6 +60,8 @@ class OutboundConnection(Connection):
     """
 
     channel_data: Event
+    _resumed = False
+    _hung_up = False
 
     @property
     def uuid(self) -> str:
@@ -83,12 +99,55 @@ class OutboundConnection(Connection):
 
     async def resume(self) -> CommandReply:
         """`resume`: when this socket closes, the dialplan goes on instead of hanging up."""
-        return await self.command(commands.resume())
+        reply = await self.command(commands.resume())
+        self._resumed = True
+        return reply
 
-    async def getvar(self, name: str) -> str:
-        """`getvar <name>`: a variable of this channel (the reply text after +OK)."""
-        reply = await self.command(commands.getvar(name))
-        return reply.reply_text.removeprefix("+OK").strip()
+    @property
+    def resumed(self) -> bool:
+        """True when the dialplan goes on after this socket (`resume`, or `socket_resume`)."""
+        if self._resumed:
+            return True
+        data = getattr(self, "channel_data", None)  # unset before `connect`
+        return data is not None and switch_true(data.get("variable_socket_resume", ""))
+
+    def _goodbye(self) -> list[bytes]:
+        """Hang the call up before `exit`, unless the dialplan is to resume.
+
+        Without it, an async socket closed right after `connect` can leave the channel
+        parked until the caller gives up: the listener thread clears CF_CONTROLLED when
+        it ends, and when that happens before the socket application enters its park,
+        the park sets the flag again and nothing clears it (mod_event_socket.c
+        socket_function, switch_ivr.c switch_ivr_park; seen 11 of 16 times on 1.10.12).
+        The hangup is queued to the session, so it is carried out in either order.
+        """
+        if self.resumed or self._hung_up:
+            return [commands.exit()]
+        return [commands.hangup("NORMAL_CLEARING"), commands.exit()]
+
+    async def hangup(
+        self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
+    ) -> CommandReply:
+        """Hang up this call (or, with `uuid`, another channel)."""
+        reply = await super().hangup(cause, uuid=uuid)
+        if uuid is None or uuid == self.uuid:
+            self._hung_up = True
+        return reply
+
+    async def getvar(self, name: str) -> str | None:
+        """`getvar <name>`: a channel variable's value, None when it is unset or empty.
+
+        FreeSWITCH answers with the bare value as Reply-Text, and with
+        `-ERR command not found` when it is unset or empty (mod_event_socket.c turns an
+        empty reply into that). The reply buffer holds 511 bytes: a longer value comes
+        back cut short; `api uuid_getvar` (full control) has no such limit.
+        """
+        reply = await self.send(commands.getvar(name))
+        if not isinstance(reply, CommandReply):
+            raise EslProtocolError(f"{self.name}: 'getvar {name}' was answered by {reply!r}")
+        if reply.reply_text == NOT_FOUND:
+            return None
+        return reply.reply_text
 
 
 Handler = Callable[[OutboundConnection], Awaitable[None]]
