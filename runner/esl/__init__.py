@@ -9,6 +9,7 @@ from runner.esl.codec import Parser
 from runner.esl.connection import Connection, open_connection
 from runner.esl.errors import (
     EslAuthError,
+    EslChannelGone,
     EslCommandError,
     EslConnectionClosed,
     EslConnectionError,
@@ -40,6 +41,7 @@ __all__ = [
     "Connection",
     "DisconnectNotice",
     "EslAuthError",
+    "EslChannelGone",
     "EslCommandError",
     "EslConnectionClosed",
     "EslConnectionError",

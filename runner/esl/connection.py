@@ -22,9 +22,9 @@ import logging
 import math
 import uuid as uuidlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal
 
 import anyio
 import anyio.abc
@@ -34,6 +34,7 @@ from runner.esl._groups import unwrap_single
 from runner.esl.buffer import EventBuffer, OverflowPolicy
 from runner.esl.codec import Parser
 from runner.esl.errors import (
+    EslChannelGone,
     EslCommandError,
     EslConnectionClosed,
     EslError,
@@ -49,13 +50,13 @@ from runner.esl.messages import (
     LogData,
     RudeRejection,
 )
-from runner.esl.waiters import ExecuteWaiter, Waiter
+from runner.esl.subscriptions import Subscriptions
+from runner.esl.waiters import BackgroundJob, ExecuteWaiter, Waiter, wait_event
 
 log = logging.getLogger("runner.esl")
 
 EventFormat = Literal["plain", "json", "xml"]
 Reply = CommandReply | ApiResponse
-_W = TypeVar("_W", bound=Waiter)
 
 
 class _Unset:
@@ -72,7 +73,7 @@ CLOSE_TIMEOUT = 2.0
 DEADLINE_TICK = 0.05
 
 
-class Connection:
+class Connection(Subscriptions):
     """An Event Socket connection: commands in, replies and events out.
 
     Use it through `InboundConnection.connect(...)`, `OutboundServer` or `open_connection`,
@@ -225,8 +226,37 @@ class Connection:
                 elif app.on_complete(event):
                     del self._apps[app_uuid]
                     app.resolve(event)
+        elif self._apps and name == "CHANNEL_HANGUP_COMPLETE":
+            self._on_channel_gone(event)
         for subscriber in self._subscribers:
             subscriber.put(event)
+
+    def _on_channel_gone(self, event: Event) -> None:
+        """Every app of a channel has ended by its CHANNEL_HANGUP_COMPLETE: end the waits.
+
+        An unknown application gets `+OK`, then the channel is hung up with no
+        CHANNEL_EXECUTE_COMPLETE at all (DESTINATION_OUT_OF_ORDER); so does an app
+        still queued when the caller hangs up. Without this they wait for their timeout.
+        """
+        uuid = event.get("Unique-ID")
+        cause = event.get("Hangup-Cause", "unknown cause")
+        for key, app in list(self._apps.items()):
+            if app.channel is None or app.channel != uuid:
+                continue
+            del self._apps[key]
+            if app.last is not None:  # a looped app whose last run had completed
+                app.resolve(app.last)
+            else:
+                app.fail(
+                    EslChannelGone(
+                        f"{self.name}: {app.what} did not run to completion: "
+                        f"channel {uuid} hung up ({cause})"
+                    )
+                )
+
+    def _own_channel(self) -> str | None:
+        """The channel a `sendmsg` without uuid acts on (an outbound socket's call)."""
+        return None
 
     def _on_message(self, message: object) -> None:
         if isinstance(message, CommandReply | ApiResponse):
@@ -356,7 +386,9 @@ class Connection:
         self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
     ) -> BackgroundJob:
         """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
-        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout))
+        job = BackgroundJob(
+            self._jobs, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout)
+        )
         self._jobs[job.uuid] = job._waiter
         try:
             await self.command(commands.bgapi(command, job.uuid), timeout=timeout)
@@ -364,88 +396,6 @@ class Connection:
             self._jobs.pop(job.uuid, None)
             raise
         return job
-
-    async def _wait_event(self, waiter: _W, table: dict[str, _W], key: str) -> Event:
-        try:
-            await waiter.done.wait()
-        except BaseException:
-            table.pop(key, None)
-            raise
-        if waiter.error is not None:
-            raise waiter.error
-        assert isinstance(waiter.result, Event)
-        return waiter.result
-
-    # -- subscriptions -------------------------------------------------------------------------
-    async def ensure_background_jobs(self) -> list[bytes]:
-        """Make sure BACKGROUND_JOB events reach this connection (for `bgapi`).
-
-        Subscribes to BACKGROUND_JOB in the current format unless ALL or it is already
-        subscribed, and, when filters are set, adds `filter Event-Name BACKGROUND_JOB`
-        (filters are OR'ed, so this only lets job results through as well). Returns
-        the commands it sent.
-        """
-        sent: list[bytes] = []
-        if not ({"ALL", "BACKGROUND_JOB"} & self._subscribed):
-            await self.subscribe(["BACKGROUND_JOB"], self.events_format)
-            sent.append(commands.event(["BACKGROUND_JOB"], self.events_format))
-        if self._filters and ("Event-Name", "BACKGROUND_JOB") not in self._filters:
-            await self.filter("Event-Name", "BACKGROUND_JOB")
-            sent.append(commands.filter("Event-Name", "BACKGROUND_JOB"))
-        return sent
-
-    async def subscribe(
-        self, names: Iterable[str] = ("ALL",), format: EventFormat = "plain"
-    ) -> CommandReply:
-        """`event <format> <names...>`: subscriptions add up; the format applies to all."""
-        names = list(names)
-        reply = await self.command(commands.event(names, format))
-        self.events_format = format
-        self._subscribed.update(n.upper() if n.lower() == "all" else n for n in names)
-        return reply
-
-    async def filter(self, header: str, value: str) -> CommandReply:
-        reply = await self.command(commands.filter(header, value))
-        self._filters.add((header, value))
-        return reply
-
-    async def filter_delete(self, header: str, value: str | None = None) -> CommandReply:
-        reply = await self.command(commands.filter_delete(header, value))
-        if header == "all" and value is None:
-            self._filters.clear()
-        else:
-            self._filters = {
-                (h, v) for h, v in self._filters if h != header or value not in (None, v)
-            }
-        return reply
-
-    async def nixevent(self, names: Iterable[str]) -> CommandReply:
-        names = list(names)
-        reply = await self.command(commands.nixevent(names))
-        self._subscribed.difference_update(names)
-        return reply
-
-    async def noevents(self) -> CommandReply:
-        reply = await self.command(commands.noevents())
-        self._subscribed.clear()
-        return reply
-
-    async def myevents(
-        self, uuid: str | None = None, format: EventFormat | None = None
-    ) -> CommandReply:
-        reply = await self.command(commands.myevents(uuid, format))
-        if format is not None and uuid is None:
-            self.events_format = format
-        return reply
-
-    async def divert_events(self, on: bool) -> CommandReply:
-        return await self.command(commands.divert_events(on))
-
-    async def log(self, level: int | str) -> CommandReply:
-        return await self.command(commands.log(level))
-
-    async def nolog(self) -> CommandReply:
-        return await self.command(commands.nolog())
 
     def events(
         self, *, maxsize: int = 10_000, overflow: OverflowPolicy = "drop-oldest"
@@ -512,7 +462,9 @@ class Connection:
         CHANNEL_EXECUTE_COMPLETE whose Application-UUID is our Event-UUID (the
         connection must receive that event: `myevents`, or a subscription). With
         `loops`, that is the completion of the last run FreeSWITCH made, which may come
-        before `loops` runs (see `runner.esl.waiters.ExecuteWaiter`).
+        before `loops` runs (see `runner.esl.waiters.ExecuteWaiter`). When the channel's
+        CHANNEL_HANGUP_COMPLETE comes first (an unknown application, a hangup before the
+        app ran), it raises `EslChannelGone`.
         """
         app_uuid = event_uuid or str(uuidlib.uuid4())
         data = commands.execute(
@@ -527,14 +479,16 @@ class Connection:
         if not wait:
             await self.command(data, timeout=timeout)
             return None
-        waiter = ExecuteWaiter(f"execute {app}", self._timeout(timeout), loops)
+        waiter = ExecuteWaiter(
+            f"execute {app}", self._timeout(timeout), loops, uuid or self._own_channel()
+        )
         self._apps[app_uuid] = waiter
         try:
             await self.command(data, timeout=timeout)
         except BaseException:
             self._apps.pop(app_uuid, None)
             raise
-        return await self._wait_event(waiter, self._apps, app_uuid)
+        return await wait_event(waiter, self._apps, app_uuid)
 
     async def hangup(
         self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
@@ -598,34 +552,6 @@ class Connection:
         if self.rejection is not None:
             return self.rejection
         raise self.close_reason or EslConnectionClosed(f"{self.name}: closed before greeting")
-
-
-class BackgroundJob:
-    """A `bgapi` FreeSWITCH accepted: `await job.result()` gives its output."""
-
-    __slots__ = ("_conn", "_waiter", "command", "uuid")
-
-    def __init__(self, conn: Connection, command: str, uuid: str, timeout: float) -> None:
-        self._conn = conn
-        self.command = command
-        self.uuid = uuid
-        self._waiter = Waiter(f"bgapi {command}", timeout)
-
-    @property
-    def done(self) -> bool:
-        return self._waiter.done.is_set()
-
-    async def event(self) -> Event:
-        """The BACKGROUND_JOB event (headers and body) of this job."""
-        return await self._conn._wait_event(self._waiter, self._conn._jobs, self.uuid)
-
-    async def result(self) -> str:
-        """The job's output: the body of its BACKGROUND_JOB event.
-
-        The wait is bounded by the timeout given to `bgapi_start` (counted from then).
-        """
-        event = await self.event()
-        return event.body or ""
 
 
 @asynccontextmanager

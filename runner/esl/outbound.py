@@ -67,6 +67,10 @@ class OutboundConnection(Connection):
     def uuid(self) -> str:
         return self.channel_data.get("Unique-ID", "")
 
+    def _own_channel(self) -> str | None:
+        data = getattr(self, "channel_data", None)  # unset before `connect`
+        return data.get("Unique-ID") if data is not None else None
+
     @property
     def async_mode(self) -> bool:
         """True for `socket ... async`; a sync socket reports `Socket-Mode: static`,
@@ -139,8 +143,10 @@ class OutboundConnection(Connection):
 
         FreeSWITCH answers with the bare value as Reply-Text, and with
         `-ERR command not found` when it is unset or empty (mod_event_socket.c turns an
-        empty reply into that). The reply buffer holds 511 bytes: a longer value comes
-        back cut short; `api uuid_getvar` (full control) has no such limit.
+        empty reply into that). The value is sent as it is, in a 512-byte buffer: a
+        longer value comes back cut at 511 bytes, and one with a line break ends at the
+        break (the rest is not a header line and is skipped). `api uuid_getvar` (full
+        control) has neither limit.
         """
         reply = await self.send(commands.getvar(name))
         if not isinstance(reply, CommandReply):

@@ -1,5 +1,7 @@
 """What a `Connection` waits for: a command's reply, a job's event, an app's completion.
 
+`BackgroundJob` is the caller's handle on a `bgapi` whose BACKGROUND_JOB is awaited.
+
 `Waiter` is one outstanding answer with a deadline. `ExecuteWaiter` knows when a
 `sendmsg execute` with `loops` is really over: FreeSWITCH runs the application up to
 `loops` times under one Application-UUID, and every run ends with its own
@@ -13,6 +15,7 @@ ended early", so a completion that is not plainly the last one is held for
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import anyio
 
@@ -75,10 +78,13 @@ def _int(value: str | None) -> int | None:
 class ExecuteWaiter(Waiter):
     """The completion of one `sendmsg execute`, over all of its loops."""
 
-    __slots__ = ("last", "loops", "run_started", "settle_at")
+    __slots__ = ("channel", "last", "loops", "run_started", "settle_at")
 
-    def __init__(self, what: str, timeout: float, loops: int | None) -> None:
+    def __init__(
+        self, what: str, timeout: float, loops: int | None, channel: str | None = None
+    ) -> None:
         super().__init__(what, timeout)
+        self.channel = channel  # the Unique-ID it runs on, when known
         self.loops = 1 if loops is None else loops
         self.last: Event | None = None
         self.run_started: int | None = None  # Event-Date-Timestamp of this run's CHANNEL_EXECUTE
@@ -114,3 +120,47 @@ class ExecuteWaiter(Waiter):
             self.resolve(self.last)
             return True
         return False
+
+
+_W = TypeVar("_W", bound=Waiter)
+
+
+async def wait_event(waiter: _W, table: dict[str, _W], key: str) -> Event:
+    """Wait for the event `waiter` stands for; a caller that gives up leaves `table`."""
+    try:
+        await waiter.done.wait()
+    except BaseException:
+        table.pop(key, None)
+        raise
+    if waiter.error is not None:
+        raise waiter.error
+    assert isinstance(waiter.result, Event)
+    return waiter.result
+
+
+class BackgroundJob:
+    """A `bgapi` FreeSWITCH accepted: `await job.result()` gives its output."""
+
+    __slots__ = ("_jobs", "_waiter", "command", "uuid")
+
+    def __init__(self, jobs: dict[str, Waiter], command: str, uuid: str, timeout: float) -> None:
+        self._jobs = jobs  # the connection's pending jobs, where the reader finds this one
+        self.command = command
+        self.uuid = uuid
+        self._waiter = Waiter(f"bgapi {command}", timeout)
+
+    @property
+    def done(self) -> bool:
+        return self._waiter.done.is_set()
+
+    async def event(self) -> Event:
+        """The BACKGROUND_JOB event (headers and body) of this job."""
+        return await wait_event(self._waiter, self._jobs, self.uuid)
+
+    async def result(self) -> str:
+        """The job's output: the body of its BACKGROUND_JOB event.
+
+        The wait is bounded by the timeout given to `bgapi_start` (counted from then).
+        """
+        event = await self.event()
+        return event.body or ""

@@ -59,6 +59,11 @@ async def test_getvar_answers_the_bare_value(
         await call.execute("set", "long=" + "x" * 600, wait=True)
         assert await call.getvar("long") == "x" * 511
         assert await esl.api(f"uuid_getvar {call.uuid} long") == "x" * 600
+        # A line break ends the Reply-Text header: the value comes back cut there, and
+        # the connection stays in step.
+        await call.execute("set", "lines=first\nsecond", wait=True)
+        assert await call.getvar("lines") == "first"
+        assert await call.getvar("channel_name") == "loopback/9000-b"
 
 
 async def _executes(events: list[Event], app_uuid: str) -> list[tuple[str, str, str]]:
