@@ -26,7 +26,7 @@ import anyio.abc
 from anyio.abc import SocketAttribute
 
 from runner.esl import commands
-from runner.esl.connection import Connection, EventFormat
+from runner.esl.connection import UNSET, Connection, EventFormat, Reply, Timeout
 from runner.esl.errors import EslError, EslProtocolError
 from runner.esl.event import Event
 from runner.esl.messages import CommandReply
@@ -38,6 +38,9 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
 # mod_event_socket's answer to an empty reply, e.g. `getvar` of an unset variable.
 NOT_FOUND = "-ERR command not found"
+_RESUME = commands.resume()
+# `sendmsg` without a uuid acts on this call; commands.hangup() starts like this.
+_OWN_HANGUP = b"sendmsg\ncall-command: hangup\n"
 _TRUE_WORDS = frozenset({"yes", "on", "true", "t", "enabled", "active", "allow"})
 
 
@@ -103,8 +106,17 @@ class OutboundConnection(Connection):
 
     async def resume(self) -> CommandReply:
         """`resume`: when this socket closes, the dialplan goes on instead of hanging up."""
-        reply = await self.command(commands.resume())
-        self._resumed = True
+        return await self.command(commands.resume())
+
+    async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
+        """As `Connection.send`; notes an accepted `resume` or hangup of this call, which
+        decide how the socket says goodbye (`_goodbye`), whichever API sent them."""
+        reply = await super().send(data, timeout=timeout, what=what)
+        if type(reply) is CommandReply and reply.ok:
+            if data == _RESUME:
+                self._resumed = True
+            elif data.startswith(_OWN_HANGUP):
+                self._hung_up = True
         return reply
 
     @property
@@ -128,15 +140,6 @@ class OutboundConnection(Connection):
         if self.resumed or self._hung_up:
             return [commands.exit()]
         return [commands.hangup("NORMAL_CLEARING"), commands.exit()]
-
-    async def hangup(
-        self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
-    ) -> CommandReply:
-        """Hang up this call (or, with `uuid`, another channel)."""
-        reply = await super().hangup(cause, uuid=uuid)
-        if uuid is None or uuid == self.uuid:
-            self._hung_up = True
-        return reply
 
     async def getvar(self, name: str) -> str | None:
         """`getvar <name>`: a channel variable's value, None when it is unset or empty.

@@ -176,6 +176,17 @@ async def test_after_resume_the_socket_closes_with_exit_only() -> None:
     assert await serve_one(handler) == [b"connect\n\n", b"resume\n\n", b"exit\n\n"]
 
 
+async def test_resume_and_hangup_count_whichever_api_sent_them() -> None:
+    async def resumes(call: OutboundConnection) -> None:
+        await call.command(b"resume\n\n")  # as the engine's resume step sends it
+
+    async def hangs_up(call: OutboundConnection) -> None:
+        await call.send(HANGUP)
+
+    assert await serve_one(resumes) == [b"connect\n\n", b"resume\n\n", b"exit\n\n"]
+    assert await serve_one(hangs_up) == [b"connect\n\n", HANGUP, b"exit\n\n"]
+
+
 async def test_a_hangup_of_another_channel_still_hangs_this_call_up_at_the_end() -> None:
     async def handler(call: OutboundConnection) -> None:
         await call.hangup("USER_BUSY", uuid="11111111-2222-3333-4444-555555555555")
