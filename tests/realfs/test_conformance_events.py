@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import anyio
+import anyio.abc
 import pytest
 from helpers.conformance import Collected, esl, originate_parked
 from helpers.freeswitch import RealSwitch, new_uuid
@@ -253,3 +254,49 @@ async def test_myevents_follows_one_channel_until_its_hangup(
         # `myevents <uuid> json`: 1.10.12 ignores the format word; plain events came.
         assert {e.format for e in got.events} == {"plain"}
     await esl.api(f"uuid_kill {other}")
+
+
+async def read_frame(stream: anyio.abc.SocketStream, buf: bytearray) -> bytes:
+    """One whole message off a raw socket: header block, then Content-Length bytes."""
+    while b"\n\n" not in buf:
+        buf += await stream.receive()
+    head = bytes(buf[: buf.index(b"\n\n") + 2])
+    length = 0
+    for line in head.split(b"\n"):
+        if line.startswith(b"Content-Length: "):
+            length = int(line.split(b": ", 1)[1])
+    while len(buf) < len(head) + length:
+        buf += await stream.receive()
+    frame = bytes(buf[: len(head) + length])
+    del buf[: len(frame)]
+    return frame
+
+
+async def test_a_plain_event_with_a_body_byte_for_byte(
+    real_switch: RealSwitch, esl: InboundConnection
+) -> None:
+    buf = bytearray()
+    with anyio.fail_after(5):
+        async with await anyio.connect_tcp(real_switch.host, real_switch.port) as stream:
+            assert await read_frame(stream, buf) == b"Content-Type: auth/request\n\n"
+            await stream.send(f"auth {real_switch.password}\n\n".encode())
+            await read_frame(stream, buf)
+            await stream.send(b"event plain CUSTOM conformance::raw\n\n")
+            await read_frame(stream, buf)
+            headers = {"X-Text": "Grüße 100% a/b+c"}
+            await esl.sendevent("CUSTOM", headers, "body é\n", subclass="conformance::raw")
+            frame = await read_frame(stream, buf)
+    head, _, inner = frame.partition(b"\n\n")
+    # The outer block: Content-Length before Content-Type, as every captured event.
+    assert head == f"Content-Length: {len(inner)}\nContent-Type: text/event-plain".encode()
+    lines, _, body = inner.partition(b"\n\n")
+    assert body == "body é\n".encode()
+    lines_list = lines.split(b"\n")
+    assert lines_list[:3] == [
+        b"Event-Subclass: conformance%3A%3Araw",
+        b"Command: sendevent%20CUSTOM",
+        b"X-Text: Gr%C3%BC%C3%9Fe%20100%25%20a/b%2Bc",  # '/' stays, '+' is encoded
+    ]
+    assert lines_list[-1] == f"Content-Length: {len(body)}".encode()
+    assert b"content-length: 8" in lines_list
+    assert b"Event-Name: CUSTOM" in lines_list

@@ -107,6 +107,10 @@ async def test_execute_with_loops_returns_after_the_last_run(
         await anyio.sleep(0.6)
         seen = await _executes(buffer.take(), "S2")
         assert seen == [("CHANNEL_EXECUTE", "1", "2"), ("CHANNEL_EXECUTE_COMPLETE", "1", "2")]
+        # Outbound myevents: this channel's events only, none of the a-leg's (which
+        # was answered along with it).
+        assert {e["Unique-ID"] for e in buffer.events} == {call.uuid}
+        assert "CHANNEL_ANSWER" in [e.name for e in buffer.events]
 
 
 async def test_a_handler_that_returns_ends_the_call_at_once(
