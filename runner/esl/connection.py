@@ -376,8 +376,6 @@ class Connection(Subscriptions):
 
         We choose the Job-UUID (FreeSWITCH honours it) and register for its event
         before sending, so the result is matched however the stream interleaves.
-        BACKGROUND_JOB events must reach this connection: `ensure_background_jobs()`
-        (InboundConnection calls it) subscribes when needed.
         """
         job = await self.bgapi_start(command, job_uuid=job_uuid, timeout=timeout)
         return await job.result()
@@ -385,7 +383,14 @@ class Connection(Subscriptions):
     async def bgapi_start(
         self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
     ) -> BackgroundJob:
-        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
+        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result.
+
+        Subscribes to BACKGROUND_JOB first when this connection would not receive it
+        (`ensure_background_jobs`): without, the result never arrives — e.g. on an
+        outbound socket after `myevents`, which passes only this channel's events and
+        the jobs it owns (mod_event_socket.c event_handler, Job-Owner-UUID).
+        """
+        await self.ensure_background_jobs()
         job = BackgroundJob(
             self._jobs, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout)
         )

@@ -281,3 +281,21 @@ async def test_xferext_divert_events_unicast_nomedia_and_exit(
         await call.exit()
         assert call.closed
         assert call.disconnect_notice is not None
+
+
+async def test_bgapi_from_a_socket_with_myevents(
+    real_switch: RealSwitch, esl: InboundConnection
+) -> None:
+    # myevents lets through only this channel's events, and the BACKGROUND_JOBs whose
+    # Job-Owner-UUID is this channel (mod_event_socket.c event_handler).
+    async with socket_calls(real_switch, esl) as calls:
+        call = await calls.place("9000")
+        await call.myevents()
+        with anyio.fail_after(5):
+            job = await call.bgapi_start("echo from the socket")
+            event = await job.event()
+        assert event.body == "from the socket"
+        assert event["Job-Owner-UUID"] == call.uuid
+        assert event["Job-UUID"] == job.uuid
+        with anyio.fail_after(5):
+            assert await call.bgapi("echo again") == "again"
