@@ -93,3 +93,15 @@ async def test_an_unknown_application_ends_the_wait_when_the_channel_is_gone(
         f"127.0.0.1:{sim.port}: execute no_such_app did not run to completion: "
         f"channel {uuid} hung up (DESTINATION_OUT_OF_ORDER)"
     )
+
+
+async def test_bgapi_from_a_socket_after_myevents() -> None:
+    results: list[str] = []
+
+    async def handler(call: OutboundConnection) -> None:
+        await call.myevents()
+        with anyio.fail_after(3):
+            results.append(await call.bgapi("echo from the socket"))
+
+    await run_socket_call(handler)
+    assert results == ["from the socket"]
