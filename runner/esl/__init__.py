@@ -8,6 +8,7 @@ from runner.esl.buffer import EventBuffer, EventBufferOverflow, OverflowPolicy
 from runner.esl.codec import Parser
 from runner.esl.connection import Connection, open_connection
 from runner.esl.errors import (
+    EslAclError,
     EslAuthError,
     EslChannelGone,
     EslCommandError,
@@ -40,6 +41,7 @@ __all__ = [
     "CommandReply",
     "Connection",
     "DisconnectNotice",
+    "EslAclError",
     "EslAuthError",
     "EslChannelGone",
     "EslCommandError",

@@ -63,6 +63,7 @@ class OutboundConnection(Connection):
     """
 
     channel_data: Event
+    peer: str = ""  # the switch's address, as the listener saw it
     _resumed = False
     _hung_up = False
 
@@ -256,6 +257,7 @@ class OutboundServer:
         conn = OutboundConnection(
             stream, name=f"outbound {address}", command_timeout=self.command_timeout
         )
+        conn.peer = address
         async with anyio.create_task_group() as tg:
             tg.start_soon(conn.run)
             try:

@@ -10,6 +10,7 @@ from helpers.freeswitch import RealSwitch, new_uuid, private_switch
 from runner.esl import (
     ApiResponse,
     CommandReply,
+    EslAclError,
     EslAuthError,
     EslCommandError,
     EslUsageError,
@@ -268,7 +269,7 @@ async def test_an_acl_refusal_is_a_rude_rejection(tmp_path: object) -> None:
         pytest.skip(f"no private FreeSWITCH for the ACL test: {exc}")
     try:
         where = f"{switch.host}:{switch.port}"
-        with anyio.fail_after(5), pytest.raises(EslAuthError) as caught:
+        with anyio.fail_after(5), pytest.raises(EslAclError) as caught:
             async with InboundConnection.connect(switch.host, switch.port, switch.password):
                 pass  # pragma: no cover
         assert str(caught.value) == (
