@@ -10,6 +10,7 @@ from runner.esl.connection import Connection, open_connection
 from runner.esl.errors import (
     EslAclError,
     EslAuthError,
+    EslChannelGone,
     EslCommandError,
     EslConnectionClosed,
     EslConnectionError,
@@ -42,6 +43,7 @@ __all__ = [
     "DisconnectNotice",
     "EslAclError",
     "EslAuthError",
+    "EslChannelGone",
     "EslCommandError",
     "EslConnectionClosed",
     "EslConnectionError",

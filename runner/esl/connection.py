@@ -22,7 +22,7 @@ import logging
 import math
 import uuid as uuidlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Final, Literal
 
@@ -34,6 +34,7 @@ from runner.esl._groups import unwrap_single
 from runner.esl.buffer import EventBuffer, OverflowPolicy
 from runner.esl.codec import Parser
 from runner.esl.errors import (
+    EslChannelGone,
     EslCommandError,
     EslConnectionClosed,
     EslError,
@@ -49,6 +50,8 @@ from runner.esl.messages import (
     LogData,
     RudeRejection,
 )
+from runner.esl.subscriptions import Subscriptions
+from runner.esl.waiters import BackgroundJob, ExecuteWaiter, Waiter, wait_event
 
 log = logging.getLogger("runner.esl")
 
@@ -68,40 +71,7 @@ READ_SIZE = 256 * 1024
 CLOSE_TIMEOUT = 2.0
 
 
-class _Waiter:
-    """One outstanding answer: a command's reply, a job's event, an app's completion."""
-
-    __slots__ = ("_what", "abandoned", "deadline", "done", "error", "result", "timeout")
-
-    def __init__(self, what: str | bytes, timeout: float = math.inf) -> None:
-        self._what = what
-        self.done = anyio.Event()
-        self.result: Reply | Event | None = None
-        self.error: BaseException | None = None
-        self.abandoned = False
-        self.timeout = timeout
-        # The event loop's clock (virtual under a test clock), as the keeper reads it.
-        self.deadline = anyio.current_time() + timeout
-
-    @property
-    def what(self) -> str:
-        """The command's first line, for messages (computed only when one is needed)."""
-        what = self._what
-        if isinstance(what, bytes):
-            return commands.describe(what)
-        return what
-
-    def resolve(self, result: Reply | Event) -> None:
-        self.result = result
-        self.done.set()
-
-    def fail(self, error: BaseException) -> None:
-        if not self.done.is_set():
-            self.error = error
-            self.done.set()
-
-
-class Connection:
+class Connection(Subscriptions):
     """An Event Socket connection: commands in, replies and events out.
 
     Use it through `InboundConnection.connect(...)`, `OutboundServer` or `open_connection`,
@@ -121,9 +91,9 @@ class Connection:
         self.command_timeout = command_timeout
         self._stream = stream
         self._parser = Parser()
-        self._replies: deque[_Waiter] = deque()
-        self._jobs: dict[str, _Waiter] = {}
-        self._apps: dict[str, _Waiter] = {}
+        self._replies: deque[Waiter] = deque()
+        self._jobs: dict[str, Waiter] = {}
+        self._apps: dict[str, ExecuteWaiter] = {}
         self._outgoing: list[bytes] = []
         self._writer_wake: anyio.Event | None = None
         self._keeper_wake: anyio.Event | None = None
@@ -214,9 +184,10 @@ class Connection:
                 await self._stream.aclose()
 
     async def _keep_deadlines(self) -> None:
-        """Fail waiters whose deadline passed. Sleeps until the nearest deadline or a new
-        waiter: a connection whose peer went silent costs nothing until then (a 50 ms
-        tick per connection made 1,000 silent outbound sockets eat the event loop)."""
+        """Fail waiters whose deadline passed, settle looped apps. Sleeps until the
+        nearest deadline or a new waiter: a connection whose peer went silent costs
+        nothing until then (a 50 ms tick per connection made 1,000 silent outbound
+        sockets eat the event loop)."""
         while True:
             now = anyio.current_time()
             nearest = math.inf
@@ -235,11 +206,16 @@ class Connection:
                         waiter.fail(self._timeout_error(waiter, "no completion of"))
                     else:
                         nearest = min(nearest, waiter.deadline)
+            for key, app in list(self._apps.items()):
+                if app.settle(now):  # a looped app that did not start another run
+                    del self._apps[key]
+                else:
+                    nearest = min(nearest, app.settle_at)
             wake = self._keeper_wake = anyio.Event()
             with anyio.move_on_after(nearest - now):
                 await wake.wait()
 
-    def _timeout_error(self, waiter: _Waiter, what: str) -> EslTimeoutError:
+    def _timeout_error(self, waiter: Waiter, what: str) -> EslTimeoutError:
         return EslTimeoutError(f"{self.name}: {what} {waiter.what!r} within {waiter.timeout:g} s")
 
     def _on_event(self, event: Event) -> None:
@@ -249,13 +225,48 @@ class Connection:
             waiter = self._jobs.pop(job, None) if job is not None else None
             if waiter is not None:
                 waiter.resolve(event)
-        elif name == "CHANNEL_EXECUTE_COMPLETE" and self._apps:
+        elif self._apps and name in ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_EXECUTE"):
             app_uuid = event.get("Application-UUID")
-            waiter = self._apps.pop(app_uuid, None) if app_uuid is not None else None
-            if waiter is not None:
-                waiter.resolve(event)
+            app = self._apps.get(app_uuid) if app_uuid is not None else None
+            if app is not None and app_uuid is not None:
+                if name == "CHANNEL_EXECUTE":
+                    app.on_execute(event)
+                elif app.on_complete(event):
+                    del self._apps[app_uuid]
+                    app.resolve(event)
+                else:
+                    self._wake_keeper()  # it settles after LOOP_SETTLE unless a run starts
+        elif self._apps and name == "CHANNEL_HANGUP_COMPLETE":
+            self._on_channel_gone(event)
         for subscriber in self._subscribers:
             subscriber.put(event)
+
+    def _on_channel_gone(self, event: Event) -> None:
+        """Every app of a channel has ended by its CHANNEL_HANGUP_COMPLETE: end the waits.
+
+        An unknown application gets `+OK`, then the channel is hung up with no
+        CHANNEL_EXECUTE_COMPLETE at all (DESTINATION_OUT_OF_ORDER); so does an app
+        still queued when the caller hangs up. Without this they wait for their timeout.
+        """
+        uuid = event.get("Unique-ID")
+        cause = event.get("Hangup-Cause", "unknown cause")
+        for key, app in list(self._apps.items()):
+            if app.channel is None or app.channel != uuid:
+                continue
+            del self._apps[key]
+            if app.last is not None:  # a looped app whose last run had completed
+                app.resolve(app.last)
+            else:
+                app.fail(
+                    EslChannelGone(
+                        f"{self.name}: {app.what} did not run to completion: "
+                        f"channel {uuid} hung up ({cause})"
+                    )
+                )
+
+    def _own_channel(self) -> str | None:
+        """The channel a `sendmsg` without uuid acts on (an outbound socket's call)."""
+        return None
 
     def _on_message(self, message: object) -> None:
         if isinstance(message, CommandReply | ApiResponse):
@@ -314,7 +325,7 @@ class Connection:
         value = self.command_timeout if isinstance(timeout, _Unset) else timeout
         return math.inf if value is None else value
 
-    def _enqueue(self, data: bytes, waiter: _Waiter) -> None:
+    def _enqueue(self, data: bytes, waiter: Waiter) -> None:
         """Queue a command and its reply slot together: the wire order is the slot order."""
         self._check_open()
         self._replies.append(waiter)
@@ -333,7 +344,7 @@ class Connection:
 
     async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
         """Send one serialized command and return its reply (not checked for -ERR)."""
-        waiter = _Waiter(what or data, self._timeout(timeout))
+        waiter = Waiter(what or data, self._timeout(timeout))
         self._enqueue(data, waiter)
         try:
             await waiter.done.wait()
@@ -375,8 +386,6 @@ class Connection:
 
         We choose the Job-UUID (FreeSWITCH honours it) and register for its event
         before sending, so the result is matched however the stream interleaves.
-        BACKGROUND_JOB events must reach this connection: `ensure_background_jobs()`
-        (InboundConnection calls it) subscribes when needed.
         """
         job = await self.bgapi_start(command, job_uuid=job_uuid, timeout=timeout)
         return await job.result()
@@ -384,8 +393,17 @@ class Connection:
     async def bgapi_start(
         self, command: str, *, job_uuid: str | None = None, timeout: Timeout = UNSET
     ) -> BackgroundJob:
-        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result."""
-        job = BackgroundJob(self, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout))
+        """Send `bgapi`; once FreeSWITCH accepted it, a handle to await its result.
+
+        Subscribes to BACKGROUND_JOB first when this connection would not receive it
+        (`ensure_background_jobs`): without, the result never arrives — e.g. on an
+        outbound socket after `myevents`, which passes only this channel's events and
+        the jobs it owns (mod_event_socket.c event_handler, Job-Owner-UUID).
+        """
+        await self.ensure_background_jobs()
+        job = BackgroundJob(
+            self._jobs, command, job_uuid or str(uuidlib.uuid4()), self._timeout(timeout)
+        )
         self._jobs[job.uuid] = job._waiter
         try:
             await self.command(commands.bgapi(command, job.uuid), timeout=timeout)
@@ -393,88 +411,6 @@ class Connection:
             self._jobs.pop(job.uuid, None)
             raise
         return job
-
-    async def _wait_event(self, waiter: _Waiter, table: dict[str, _Waiter], key: str) -> Event:
-        try:
-            await waiter.done.wait()
-        except BaseException:
-            table.pop(key, None)
-            raise
-        if waiter.error is not None:
-            raise waiter.error
-        assert isinstance(waiter.result, Event)
-        return waiter.result
-
-    # -- subscriptions -------------------------------------------------------------------------
-    async def ensure_background_jobs(self) -> list[bytes]:
-        """Make sure BACKGROUND_JOB events reach this connection (for `bgapi`).
-
-        Subscribes to BACKGROUND_JOB in the current format unless ALL or it is already
-        subscribed, and, when filters are set, adds `filter Event-Name BACKGROUND_JOB`
-        (filters are OR'ed, so this only lets job results through as well). Returns
-        the commands it sent.
-        """
-        sent: list[bytes] = []
-        if not ({"ALL", "BACKGROUND_JOB"} & self._subscribed):
-            await self.subscribe(["BACKGROUND_JOB"], self.events_format)
-            sent.append(commands.event(["BACKGROUND_JOB"], self.events_format))
-        if self._filters and ("Event-Name", "BACKGROUND_JOB") not in self._filters:
-            await self.filter("Event-Name", "BACKGROUND_JOB")
-            sent.append(commands.filter("Event-Name", "BACKGROUND_JOB"))
-        return sent
-
-    async def subscribe(
-        self, names: Iterable[str] = ("ALL",), format: EventFormat = "plain"
-    ) -> CommandReply:
-        """`event <format> <names...>`: subscriptions add up; the format applies to all."""
-        names = list(names)
-        reply = await self.command(commands.event(names, format))
-        self.events_format = format
-        self._subscribed.update(n.upper() if n.lower() == "all" else n for n in names)
-        return reply
-
-    async def filter(self, header: str, value: str) -> CommandReply:
-        reply = await self.command(commands.filter(header, value))
-        self._filters.add((header, value))
-        return reply
-
-    async def filter_delete(self, header: str, value: str | None = None) -> CommandReply:
-        reply = await self.command(commands.filter_delete(header, value))
-        if header == "all" and value is None:
-            self._filters.clear()
-        else:
-            self._filters = {
-                (h, v) for h, v in self._filters if h != header or value not in (None, v)
-            }
-        return reply
-
-    async def nixevent(self, names: Iterable[str]) -> CommandReply:
-        names = list(names)
-        reply = await self.command(commands.nixevent(names))
-        self._subscribed.difference_update(names)
-        return reply
-
-    async def noevents(self) -> CommandReply:
-        reply = await self.command(commands.noevents())
-        self._subscribed.clear()
-        return reply
-
-    async def myevents(
-        self, uuid: str | None = None, format: EventFormat | None = None
-    ) -> CommandReply:
-        reply = await self.command(commands.myevents(uuid, format))
-        if format is not None and uuid is None:
-            self.events_format = format
-        return reply
-
-    async def divert_events(self, on: bool) -> CommandReply:
-        return await self.command(commands.divert_events(on))
-
-    async def log(self, level: int | str) -> CommandReply:
-        return await self.command(commands.log(level))
-
-    async def nolog(self) -> CommandReply:
-        return await self.command(commands.nolog())
 
     def events(
         self, *, maxsize: int = 10_000, overflow: OverflowPolicy = "drop-oldest"
@@ -539,7 +475,11 @@ class Connection:
 
         FreeSWITCH replies `+OK` at once; with `wait=True` this returns the
         CHANNEL_EXECUTE_COMPLETE whose Application-UUID is our Event-UUID (the
-        connection must receive that event: `myevents`, or a subscription).
+        connection must receive that event: `myevents`, or a subscription). With
+        `loops`, that is the completion of the last run FreeSWITCH made, which may come
+        before `loops` runs (see `runner.esl.waiters.ExecuteWaiter`). When the channel's
+        CHANNEL_HANGUP_COMPLETE comes first (an unknown application, a hangup before the
+        app ran), it raises `EslChannelGone`.
         """
         app_uuid = event_uuid or str(uuidlib.uuid4())
         data = commands.execute(
@@ -554,14 +494,16 @@ class Connection:
         if not wait:
             await self.command(data, timeout=timeout)
             return None
-        waiter = _Waiter(f"execute {app}", self._timeout(timeout))
+        waiter = ExecuteWaiter(
+            f"execute {app}", self._timeout(timeout), loops, uuid or self._own_channel()
+        )
         self._apps[app_uuid] = waiter
         try:
             await self.command(data, timeout=timeout)
         except BaseException:
             self._apps.pop(app_uuid, None)
             raise
-        return await self._wait_event(waiter, self._apps, app_uuid)
+        return await wait_event(waiter, self._apps, app_uuid)
 
     async def hangup(
         self, cause: str = "NORMAL_CLEARING", *, uuid: str | None = None
@@ -579,8 +521,12 @@ class Connection:
         with anyio.move_on_after(CLOSE_TIMEOUT):
             await self._closed.wait()
 
+    def _goodbye(self) -> list[bytes]:
+        """The last commands `aclose` sends: `exit` (an outbound call adds a hangup)."""
+        return [commands.exit()]
+
     async def aclose(self) -> None:
-        """Say goodbye (`exit`) if the connection is still up, then close the stream.
+        """Say goodbye (`_goodbye()`) if the connection is still up, then close the stream.
 
         Also during a cancellation (a service shutting down): the goodbye and anything
         still queued are written directly, since the writer task may be cancelled too,
@@ -590,10 +536,12 @@ class Connection:
         with anyio.CancelScope(shield=True):
             if not self._closed.is_set() and not self._closing:
                 self._closing = True
-                goodbye = _Waiter(commands.exit(), CLOSE_TIMEOUT)
-                goodbye.abandoned = True  # its `+OK bye` is consumed quietly
-                self._replies.append(goodbye)
-                data = b"".join([*self._outgoing, commands.exit()])
+                goodbye = self._goodbye()
+                for command in goodbye:
+                    waiter = Waiter(command, CLOSE_TIMEOUT)
+                    waiter.abandoned = True  # its reply (`+OK bye`) is consumed quietly
+                    self._replies.append(waiter)
+                data = b"".join([*self._outgoing, *goodbye])
                 self._outgoing.clear()
                 with (
                     anyio.move_on_after(CLOSE_TIMEOUT),
@@ -619,34 +567,6 @@ class Connection:
         if self.rejection is not None:
             return self.rejection
         raise self.close_reason or EslConnectionClosed(f"{self.name}: closed before greeting")
-
-
-class BackgroundJob:
-    """A `bgapi` FreeSWITCH accepted: `await job.result()` gives its output."""
-
-    __slots__ = ("_conn", "_waiter", "command", "uuid")
-
-    def __init__(self, conn: Connection, command: str, uuid: str, timeout: float) -> None:
-        self._conn = conn
-        self.command = command
-        self.uuid = uuid
-        self._waiter = _Waiter(f"bgapi {command}", timeout)
-
-    @property
-    def done(self) -> bool:
-        return self._waiter.done.is_set()
-
-    async def event(self) -> Event:
-        """The BACKGROUND_JOB event (headers and body) of this job."""
-        return await self._conn._wait_event(self._waiter, self._conn._jobs, self.uuid)
-
-    async def result(self) -> str:
-        """The job's output: the body of its BACKGROUND_JOB event.
-
-        The wait is bounded by the timeout given to `bgapi_start` (counted from then).
-        """
-        event = await self.event()
-        return event.body or ""
 
 
 @asynccontextmanager

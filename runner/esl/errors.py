@@ -76,6 +76,10 @@ class EslTimeoutError(EslError):
     """A command or a wait did not complete in time."""
 
 
+class EslChannelGone(EslError):
+    """The channel hung up before what we waited for on it happened (an `execute`)."""
+
+
 class EslCommandError(EslError):
     """FreeSWITCH answered a command with `-ERR ...`."""
 

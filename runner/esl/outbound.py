@@ -32,7 +32,7 @@ import anyio.abc
 from anyio.abc import SocketAttribute
 
 from runner.esl import commands
-from runner.esl.connection import Connection, EventFormat
+from runner.esl.connection import UNSET, Connection, EventFormat, Reply, Timeout
 from runner.esl.errors import EslError, EslProtocolError
 from runner.esl.event import Event
 from runner.esl.messages import CommandReply
@@ -42,6 +42,23 @@ log = logging.getLogger("runner.esl")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
+# mod_event_socket's answer to an empty reply, e.g. `getvar` of an unset variable.
+NOT_FOUND = "-ERR command not found"
+_RESUME = commands.resume()
+# `sendmsg` without a uuid acts on this call; commands.hangup() starts like this.
+_OWN_HANGUP = b"sendmsg\ncall-command: hangup\n"
+_TRUE_WORDS = frozenset({"yes", "on", "true", "t", "enabled", "active", "allow"})
+
+
+def switch_true(value: str) -> bool:
+    """FreeSWITCH's notion of a true value (switch_utils.h switch_true)."""
+    value = value.strip().lower()
+    if value in _TRUE_WORDS:
+        return True
+    try:
+        return int(value) != 0
+    except ValueError:
+        return False
 
 
 class OutboundConnection(Connection):
@@ -53,10 +70,16 @@ class OutboundConnection(Connection):
 
     channel_data: Event
     peer: str = ""  # the switch's address, as the listener saw it
+    _resumed = False
+    _hung_up = False
 
     @property
     def uuid(self) -> str:
         return self.channel_data.get("Unique-ID", "")
+
+    def _own_channel(self) -> str | None:
+        data = getattr(self, "channel_data", None)  # unset before `connect`
+        return data.get("Unique-ID") if data is not None else None
 
     @property
     def async_mode(self) -> bool:
@@ -92,10 +115,55 @@ class OutboundConnection(Connection):
         """`resume`: when this socket closes, the dialplan goes on instead of hanging up."""
         return await self.command(commands.resume())
 
-    async def getvar(self, name: str) -> str:
-        """`getvar <name>`: a variable of this channel (the reply text after +OK)."""
-        reply = await self.command(commands.getvar(name))
-        return reply.reply_text.removeprefix("+OK").strip()
+    async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
+        """As `Connection.send`; notes an accepted `resume` or hangup of this call, which
+        decide how the socket says goodbye (`_goodbye`), whichever API sent them."""
+        reply = await super().send(data, timeout=timeout, what=what)
+        if type(reply) is CommandReply and reply.ok:
+            if data == _RESUME:
+                self._resumed = True
+            elif data.startswith(_OWN_HANGUP):
+                self._hung_up = True
+        return reply
+
+    @property
+    def resumed(self) -> bool:
+        """True when the dialplan goes on after this socket (`resume`, or `socket_resume`)."""
+        if self._resumed:
+            return True
+        data = getattr(self, "channel_data", None)  # unset before `connect`
+        return data is not None and switch_true(data.get("variable_socket_resume", ""))
+
+    def _goodbye(self) -> list[bytes]:
+        """Hang the call up before `exit`, unless the dialplan is to resume.
+
+        Without it, an async socket closed right after `connect` can leave the channel
+        parked until the caller gives up: the listener thread clears CF_CONTROLLED when
+        it ends, and when that happens before the socket application enters its park,
+        the park sets the flag again and nothing clears it (mod_event_socket.c
+        socket_function, switch_ivr.c switch_ivr_park; seen 11 of 16 times on 1.10.12).
+        The hangup is queued to the session, so it is carried out in either order.
+        """
+        if self.resumed or self._hung_up:
+            return [commands.exit()]
+        return [commands.hangup("NORMAL_CLEARING"), commands.exit()]
+
+    async def getvar(self, name: str) -> str | None:
+        """`getvar <name>`: a channel variable's value, None when it is unset or empty.
+
+        FreeSWITCH answers with the bare value as Reply-Text, and with
+        `-ERR command not found` when it is unset or empty (mod_event_socket.c turns an
+        empty reply into that). The value is sent as it is, in a 512-byte buffer: a
+        longer value comes back cut at 511 bytes, and one with a line break ends at the
+        break (the rest is not a header line and is skipped). `api uuid_getvar` (full
+        control) has neither limit.
+        """
+        reply = await self.send(commands.getvar(name))
+        if not isinstance(reply, CommandReply):
+            raise EslProtocolError(f"{self.name}: 'getvar {name}' was answered by {reply!r}")
+        if reply.reply_text == NOT_FOUND:
+            return None
+        return reply.reply_text
 
 
 Handler = Callable[[OutboundConnection], Awaitable[None]]

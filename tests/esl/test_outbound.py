@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -12,12 +13,13 @@ from helpers.fake_switch import DISCONNECT, plain_event, reply
 
 from runner.esl import OutboundConnection, OutboundServer
 from runner.esl.codec import Parser
-from runner.esl.outbound import is_allowed, parse_networks
+from runner.esl.outbound import is_allowed, parse_networks, switch_true
 
 pytestmark = pytest.mark.anyio
 
 CAPTURE = Path(__file__).parent.parent / "data" / "captures" / "g1_outbound_async.O.recv.bin"
 UUID = "24ac830d-29b5-44f6-a48d-6a00d0fff2d8"
+HANGUP = b"sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n"
 
 
 def connect_reply() -> bytes:
@@ -58,7 +60,9 @@ async def fake_socket_app(port: int, transcript: list[bytes]) -> None:
                 await stream.send(reply("+OK Events Enabled"))
             elif first == b"linger":
                 await stream.send(reply("+OK will linger"))
-            elif first == b"sendmsg":
+            elif first == b"resume":
+                await stream.send(reply("+OK"))
+            elif first.split(b" ", 1)[0] == b"sendmsg":
                 await stream.send(reply("+OK"))
                 text = command.decode()
                 if "Event-UUID: " in text:
@@ -135,13 +139,73 @@ async def test_a_failing_handler_is_logged_and_the_server_keeps_serving(
             await fake_socket_app(port, transcripts[0])
             await fake_socket_app(port, transcripts[1])
             tg.cancel_scope.cancel()
-    assert transcripts[0] == [b"connect\n\n", b"exit\n\n"]
+    # The crashed handler's call is hung up, not left to the socket app's park.
+    assert transcripts[0] == [b"connect\n\n", HANGUP, b"exit\n\n"]
     assert transcripts[1][-2:] == [
         b"sendmsg\ncall-command: hangup\nhangup-cause: NORMAL_CLEARING\n\n",
         b"exit\n\n",
     ]
     assert f"call {UUID}: the handler failed" in caplog.text
     assert "RuntimeError: flow bug" in caplog.text
+
+
+async def serve_one(handler: Callable[[OutboundConnection], Awaitable[None]]) -> list[bytes]:
+    """What one call's socket received from an OutboundServer running `handler`."""
+    server = OutboundServer(handler, port=0)
+    transcript: list[bytes] = []
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(server.serve)
+            await fake_socket_app(port, transcript)
+            tg.cancel_scope.cancel()
+    return transcript
+
+
+async def test_a_handler_that_returns_without_resume_hangs_the_call_up_before_exit() -> None:
+    async def handler(call: OutboundConnection) -> None:
+        pass
+
+    assert await serve_one(handler) == [b"connect\n\n", HANGUP, b"exit\n\n"]
+
+
+async def test_after_resume_the_socket_closes_with_exit_only() -> None:
+    async def handler(call: OutboundConnection) -> None:
+        await call.resume()
+        assert call.resumed
+
+    assert await serve_one(handler) == [b"connect\n\n", b"resume\n\n", b"exit\n\n"]
+
+
+async def test_resume_and_hangup_count_whichever_api_sent_them() -> None:
+    async def resumes(call: OutboundConnection) -> None:
+        await call.command(b"resume\n\n")  # as the engine's resume step sends it
+
+    async def hangs_up(call: OutboundConnection) -> None:
+        await call.send(HANGUP)
+
+    assert await serve_one(resumes) == [b"connect\n\n", b"resume\n\n", b"exit\n\n"]
+    assert await serve_one(hangs_up) == [b"connect\n\n", HANGUP, b"exit\n\n"]
+
+
+async def test_a_hangup_of_another_channel_still_hangs_this_call_up_at_the_end() -> None:
+    async def handler(call: OutboundConnection) -> None:
+        await call.hangup("USER_BUSY", uuid="11111111-2222-3333-4444-555555555555")
+
+    assert await serve_one(handler) == [
+        b"connect\n\n",
+        b"sendmsg 11111111-2222-3333-4444-555555555555\n"
+        b"call-command: hangup\nhangup-cause: USER_BUSY\n\n",
+        HANGUP,
+        b"exit\n\n",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "resumed"),
+    [("true", True), ("YES", True), ("1", True), ("42", True), ("false", False), ("", False)],
+)
+def test_socket_resume_is_read_the_way_switch_true_reads_it(value: str, resumed: bool) -> None:
+    assert switch_true(value) is resumed
 
 
 async def test_peers_outside_the_allow_list_are_refused(caplog: pytest.LogCaptureFixture) -> None:
