@@ -157,7 +157,7 @@ class FlowInstance:
         if self._scope is not None:
             self._scope.cancel()
 
-    def miss(self, wait: _Wait, message: str) -> None:
+    def miss(self, wait: Wait, message: str) -> None:
         """`wait`'s event may have been lost (a reconnect): the waiting step fails with
         `message` instead of waiting forever. A no-op once the wait was satisfied."""
         if self.waiting is wait and not wait.done.is_set():
