@@ -118,12 +118,13 @@ class OutboundConnection(Connection):
     async def send(self, data: bytes, *, timeout: Timeout = UNSET, what: str = "") -> Reply:
         """As `Connection.send`; notes an accepted `resume` or hangup of this call, which
         decide how the socket says goodbye (`_goodbye`), whichever API sent them."""
+        if data.startswith(_OWN_HANGUP):
+            # Sent is enough: a second hangup at goodbye would not help a call whose
+            # switch did not answer the first (a silent call cut at its maximum duration).
+            self._hung_up = True
         reply = await super().send(data, timeout=timeout, what=what)
-        if type(reply) is CommandReply and reply.ok:
-            if data == _RESUME:
-                self._resumed = True
-            elif data.startswith(_OWN_HANGUP):
-                self._hung_up = True
+        if type(reply) is CommandReply and reply.ok and data == _RESUME:
+            self._resumed = True
         return reply
 
     @property

@@ -22,13 +22,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     text = os.environ.get(SEEDS_ENV, "1")
     seeds = [int(s) for s in text.split(",") if s.strip()]
-    params = ["sim", *(f"real:{seed}" for seed in seeds)]
-    metafunc.parametrize("sim_orderings", params, ids=[p.replace(":", "-seed") for p in params])
+    params: list[object] = ["sim", *(f"real:{seed}" for seed in seeds)]
+    ids = [str(p).replace(":", "-seed") for p in params]
+    if "backend" in metafunc.fixturenames:
+        # Tests written for both switches run once more on the real one, which has its
+        # own orderings (test_engine_backends.py).
+        params.append(pytest.param("freeswitch", marks=pytest.mark.realfs))
+        ids.append("freeswitch")
+    metafunc.parametrize("sim_orderings", params, ids=ids)
 
 
 @pytest.fixture(autouse=True)
 def sim_orderings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every Simulator this test builds settles races this way ("sim" or "real:SEED")."""
     value = str(getattr(request, "param", "sim"))
-    monkeypatch.setenv(ORDERINGS_ENV, value)
+    monkeypatch.setenv(ORDERINGS_ENV, "sim" if value == "freeswitch" else value)
     return value

@@ -19,9 +19,11 @@ from helpers.freeswitch import RealSwitch
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["sim", pytest.param("freeswitch", marks=pytest.mark.realfs)])
-def backend(request: pytest.FixtureRequest) -> Backend:
-    if request.param == "sim":
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, sim_orderings: str) -> Backend:
+    """The switch: the simulator (once per orderings mode, tests/e2e/conftest.py), then
+    the real FreeSWITCH."""
+    if sim_orderings != "freeswitch":
         return Backend("sim")
     real: RealSwitch = request.getfixturevalue("real_switch")
     return Backend("freeswitch", real)

@@ -24,7 +24,7 @@ steps:
   - api: "uuid_setvar ${{ uuid }} result played"
   - hangup
 on_error:
-  - api: "uuid_setvar ${{ uuid }} err ${{ vars.error }}"
+  - execute: "set err=${{ vars.error }}"
   - hangup
 """
 # The engine stays away this long after its connection drops (the connection was young).
@@ -96,7 +96,7 @@ async def test_a_completion_that_fired_during_the_outage_fails_the_step_promptly
     assert wire.lines(uuid) == [
         "execute answer",
         "execute playback silence_stream://1000",
-        f"api uuid_setvar {uuid} err {info.variables['err']}",
+        f"execute set err={info.variables['err']}",
         "hangup NORMAL_CLEARING",
     ]
     assert counter(engine, "eslflow_events_missed", node) > 0

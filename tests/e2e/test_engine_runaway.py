@@ -32,7 +32,7 @@ blocks:
 steps:
   - goto: a
 on_error:
-  - api: "uuid_setvar ${{ uuid }} spin_error ${{ vars.error }}"
+  - execute: "set spin_error=${{ vars.error }}"
   - hangup: CALL_REJECTED
 """
 
@@ -78,7 +78,7 @@ async def test_the_issues_goto_cycle_fails_with_the_budget_error_and_others_are_
             after_info = await sim.wait_for_hangup(after)
             variables = spin_info.variables
     assert wire.lines(spin) == [
-        f"api uuid_setvar {spin} spin_error {BUDGET_ERROR}",
+        f"execute set spin_error={BUDGET_ERROR}",
         "hangup CALL_REJECTED",
     ]
     assert spin_info.hangup_cause == "CALL_REJECTED"
@@ -121,7 +121,7 @@ async def test_while_a_flow_spins_other_calls_and_healthz_are_served() -> None:
             anyio.create_task_group() as tg,
         ):
             engine.step_budget = 100_000_000
-            port = await tg.start(serve_http, "127.0.0.1", 0, engine.metrics, engine.healthy)
+            port = await tg.start(serve_http, "127.0.0.1", 0, engine.metrics, engine.health)
             spin = await sim.place_call(CallSpec(destination="9999"))
             while not engine.router.by_uuid.get(spin):
                 await anyio.sleep(0.005)

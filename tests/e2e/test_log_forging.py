@@ -59,7 +59,7 @@ async def test_a_caller_name_with_a_line_break_is_one_log_line(fmt: LogFormat) -
     (mine,) = [line for line in lines if "FAKE line" in line]
     if fmt == "text":
         assert mine.endswith(
-            f"[{uuid} greet flows/t0.yaml:5:5: flow 'greet' step log] "
+            f"[127.0.0.1:{sim.port} {uuid} greet flows/t0.yaml:5:5: flow 'greet' step log] "
             "caller Bob\\r\\n2026-01-01T00:00:00.000Z ERROR [x] FAKE line\\u2028\\x1b[2J"
         )
     else:

@@ -27,7 +27,7 @@ steps:
   - execute: {app: playback, arg: "tone_stream://%%(500,0,440);loops=2"}
   - api: "uuid_setvar ${{ uuid }} result played"
 on_error:
-  - api: "uuid_setvar ${{ uuid }} err ${{ vars.error }}"
+  - execute: "set err=${{ vars.error }}"
 """
 
 
