@@ -16,6 +16,8 @@ from helpers.backends import Backend, Control, control, engine_at, restartable
 from helpers.engine_sim import flows
 from helpers.freeswitch import RealSwitch
 
+from runner.engine.service import Engine
+
 pytestmark = pytest.mark.anyio
 
 
@@ -410,3 +412,106 @@ async def test_the_engine_reconnects_after_the_switch_restarts(
             f"execute set eslflow_served={name}",
             "hangup NORMAL_CLEARING",
         ]
+
+
+# A caller-controlled text arrives in a CUSTOM event's header (sendevent headers are
+# never expanded: mod_event_socket copies them); the flow copies it into `set`, whose
+# value FreeSWITCH expands twice (mod_dptools base_set).
+GUARDED = (
+    "flow: guarded\n"
+    + INBOUND_9003
+    + r"""
+steps:
+  - execute: answer
+  - wait:
+      event: CUSTOM
+      subclass: "eslflow::payload"
+      channel: any
+      timeout: 5s
+      save: payload
+  - execute: "set eslflow_copy=${{ vars.payload['X-Value'] }}"
+  - hangup
+on_error:
+  - log: "refused: ${{ vars.error }}"
+  - hangup: CALL_REJECTED
+"""
+)
+
+
+async def waiting(engine: Engine, uuid: str, name: str = "CUSTOM") -> None:
+    """Until the channel's instance waits for a `name` event: an instance takes events
+    only while a step waits, so one sent before would be missed."""
+
+    def armed() -> bool:
+        for instance in engine.router.by_uuid.get(uuid, ()):
+            wait = instance.waiting
+            if wait is not None and wait.name == name:
+                return True
+        return False
+
+    while not armed():
+        await anyio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$\\'{system(touch MARKER)}",
+        "${system(touch MARKER)}",
+        "\\${system(touch MARKER)}",
+        "$${system(touch MARKER)}",
+    ],
+)
+async def test_a_caller_value_never_expands_on_the_switch(
+    backend: Backend, value: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = tmp_path / "pwned"
+    value = value.replace("MARKER", str(marker))
+    caplog.set_level(logging.INFO, logger="runner")
+    with anyio.fail_after(30):
+        async with (
+            backend.start() as sw,
+            engine_at(sw, flows(GUARDED)) as (engine, wire),
+            control(sw) as ctl,
+        ):
+            call = await ctl.originate("9003")
+            await waiting(engine, call.b_leg)
+            await ctl.conn.sendevent(
+                "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
+            )
+            await ctl.gone(call)
+    assert wire.lines(call.b_leg) == ["execute answer", "hangup CALL_REJECTED"]
+    (refused,) = [m for m in caplog.messages if m.startswith("refused: ")]
+    # The message names where the value came from; the reason depends on the value.
+    assert refused.startswith("refused: value from variable payload['X-Value'] "), refused
+    assert refused.endswith(
+        "only if the value is trusted, mark the step `raw: true` or wrap it in raw(...)"
+    ), refused
+    assert not marker.exists()
+    end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
+    assert end is not None and end.get("Hangup-Cause") == "CALL_REJECTED"
+
+
+@pytest.mark.parametrize("value", ["O'Brien", "50% off $5", "back\\slash", "Zoë {x} $5.00"])
+async def test_an_ordinary_caller_value_reaches_the_switch_unchanged(
+    backend: Backend, value: str
+) -> None:
+    with anyio.fail_after(30):
+        async with (
+            backend.start() as sw,
+            engine_at(sw, flows(GUARDED)) as (engine, wire),
+            control(sw) as ctl,
+        ):
+            call = await ctl.originate("9003")
+            await waiting(engine, call.b_leg)
+            await ctl.conn.sendevent(
+                "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
+            )
+            await ctl.gone(call)
+    assert wire.lines(call.b_leg) == [
+        "execute answer",
+        f"execute set eslflow_copy={value}",
+        "hangup NORMAL_CLEARING",
+    ]
+    end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
+    assert end is not None and end.get("variable_eslflow_copy") == value

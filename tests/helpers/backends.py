@@ -88,6 +88,7 @@ WATCHED = (
     # A CUSTOM subscription names its subclasses (mod_event_socket's `event` command).
     "eslflow::ping",
     "eslflow::pong",
+    "eslflow::payload",
 )
 
 
