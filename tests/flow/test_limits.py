@@ -318,3 +318,12 @@ def test_memory_of_1_mb_of_real_flows_is_bounded(tmp_path: Path) -> None:
     path.write_text(text + "#" * (1_000_000 - len(text)))
     assert len(load_flows([path])) == 999
     assert _peak_bytes(path) <= 40 * 1_000_000
+
+
+def test_memory_of_the_densest_file_is_bounded(tmp_path: Path) -> None:
+    """The worst shape for memory per byte: one value per two bytes, up to the 50,000
+    value limit. Bounded by the limit, not by the size (measured: 30 MB; 44 MB before
+    node tags were read without ruamel's per-node decoding)."""
+    path = tmp_path / "dense.yaml"
+    path.write_text(HEAD + "steps: [stop]\nvars: {v: [" + ",".join(["1"] * 49_000) + "]}\n")
+    assert _peak_bytes(path) <= 40_000_000
