@@ -65,6 +65,31 @@ def find_flow_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[FlowE
     return list(dict.fromkeys(files)), errors
 
 
+class _Unreadable(Exception):
+    """A flow file refused before it is parsed (too large, not a regular file)."""
+
+
+def _read(file: Path) -> bytes:
+    """The file's bytes, read only when it is a regular file within MAX_FILE_SIZE.
+
+    A FIFO would block and /dev/zero never ends: neither is a flow file. The read is
+    capped too, in case the file grows between the check and the read.
+    """
+    if not file.is_file():
+        raise _Unreadable("not a regular file")
+    size = file.stat().st_size
+    if size > MAX_FILE_SIZE:
+        raise _Unreadable(f"file too large: {size:,} bytes; {_AT_MOST}")
+    with file.open("rb") as handle:
+        data = handle.read(MAX_FILE_SIZE + 1)
+    if len(data) > MAX_FILE_SIZE:
+        raise _Unreadable(f"file too large: more than {MAX_FILE_SIZE:,} bytes; {_AT_MOST}")
+    return data
+
+
+_AT_MOST: Final = f"a flow file holds at most {MAX_FILE_SIZE:,}"
+
+
 def _not_utf8(path: str, data: bytes, start: int) -> FlowError:
     """The error for a byte that is not UTF-8, at its line and column (in characters)."""
     line_start = data.rfind(b"\n", 0, start) + 1
@@ -91,20 +116,10 @@ def load_flows(paths: Sequence[Path | str]) -> FlowSet:
     sources: list[tuple[str, str]] = []
     for file in files:
         try:
-            size = file.stat().st_size
-            if size > MAX_FILE_SIZE:
-                errors.append(
-                    FlowError(
-                        str(file),
-                        None,
-                        None,
-                        f"file too large: {size:,} bytes; a flow file holds at most "
-                        f"{MAX_FILE_SIZE:,}",
-                    )
-                )
-                continue
-            data = file.read_bytes()
+            data = _read(file)
             sources.append((str(file), data.decode("utf-8")))
+        except _Unreadable as exc:
+            errors.append(FlowError(str(file), None, None, str(exc)))
         except UnicodeDecodeError as exc:
             errors.append(_not_utf8(str(file), data, exc.start))
         except OSError as exc:
