@@ -52,6 +52,7 @@ class OutboundConnection(Connection):
     """
 
     channel_data: Event
+    peer: str = ""  # the switch's address, as the listener saw it
 
     @property
     def uuid(self) -> str:
@@ -245,6 +246,7 @@ class OutboundServer:
         conn = OutboundConnection(
             stream, name=f"outbound {address}", command_timeout=self.command_timeout
         )
+        conn.peer = address
         async with anyio.create_task_group() as tg:
             tg.start_soon(conn.run)
             try:
