@@ -11,11 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import anyio
+
 from runner.esl import commands
 from runner.esl.connection import UNSET, Connection, Timeout
 from runner.esl.errors import EslCommandError
 from runner.esl.inbound import InboundConnection
 from runner.esl.outbound import OutboundConnection
+
+# How long a command waits for a lost inbound connection to come back before it fails.
+RECONNECT_GRACE = 5.0
 
 
 class StepFailed(Exception):
@@ -41,6 +46,10 @@ class Link:
     def connection(self) -> Connection:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    async def ready(self) -> Connection:
+        """The connection to send on, once there is one (see InboundLink)."""
+        return self.connection()
+
     @property
     def outbound(self) -> bool:
         return False
@@ -58,7 +67,7 @@ class Link:
     async def _command(self, data: bytes, *, timeout: Timeout = UNSET) -> str:
         self._seen(data)
         try:
-            reply = await self.connection().command(data, timeout=timeout)
+            reply = await (await self.ready()).command(data, timeout=timeout)
         except EslCommandError as exc:
             raise StepFailed(f"FreeSWITCH answered {exc.reply_text}") from None
         return reply.reply_text
@@ -109,14 +118,14 @@ class Link:
     async def api(self, command: str, *, errors_ok: bool = False) -> str:
         data = commands.api(command)
         self._seen(data)
-        body = await self.connection().api(command, timeout=None)
+        body = await (await self.ready()).api(command, timeout=None)
         if body.startswith("-ERR") and not errors_ok:
             raise StepFailed(f"api {command.split(' ', 1)[0]} failed: {body.strip()}")
         return body
 
     async def bgapi(self, command: str, timeout: float | None, *, errors_ok: bool = False) -> str:
         self._seen(commands.bgapi(command))
-        conn = self.connection()
+        conn = await self.ready()
         await self._before_bgapi(conn)
         try:
             body = await conn.bgapi(command, timeout=math.inf if timeout is None else timeout)
@@ -144,6 +153,15 @@ class InboundLink(Link):
         self.node = node
 
     def connection(self) -> Connection:
+        return self.node.connection
+
+    async def ready(self) -> Connection:
+        """The node's connection; while it is being re-made, wait up to RECONNECT_GRACE
+        for it, so that a step (an on_error after the drop) does not fail on a blip."""
+        with anyio.move_on_after(RECONNECT_GRACE):
+            while not self.node.connected:
+                # The node notices a loss a moment after its connection closed: poll.
+                await anyio.sleep(0.02)
         return self.node.connection
 
     async def _before_bgapi(self, conn: Connection) -> None:

@@ -51,7 +51,8 @@ class Resync:
         """
         core = event.get("Core-UUID")
         text = event.get("Event-Sequence", "")
-        if not core or not (text.isascii() and text.isdigit()):
+        # At most 20 digits: a 64-bit counter (and int() refuses > 4,300 digits).
+        if not core or not (text.isascii() and text.isdigit() and len(text) <= 20):
             return
         number = int(text)
         if core != self.core_uuid:

@@ -48,7 +48,6 @@ EventFormat = Literal["plain", "json", "xml"]
 # What the engine itself listens to, whatever the flows say: completions of the
 # applications it runs, bridges (answered calls), hangups (BACKGROUND_JOB is added
 # by the first bgapi).
-
 ENGINE_EVENTS = frozenset(
     {
         EventKey("CHANNEL_BRIDGE"),

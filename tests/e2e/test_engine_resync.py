@@ -101,3 +101,41 @@ async def test_a_completion_that_fired_during_the_outage_fails_the_step_promptly
     ]
     assert counter(engine, "eslflow_events_missed", node) > 0
     assert counter(engine, "eslflow_switch_restarts", node) == 0
+
+
+BGAPI = """
+flow: job
+trigger: CHANNEL_PARK
+steps:
+  - bgapi: {command: msleep, args: "3000", save: out}
+  - api: "uuid_setvar ${{ uuid }} result done"
+on_error:
+  - api: "uuid_setvar ${{ uuid }} err ${{ vars.error }}"
+  - hangup
+"""
+
+
+async def test_a_bgapi_result_lost_with_the_connection_fails_the_step_promptly() -> None:
+    with anyio.fail_after(15):
+        async with (
+            Simulator(speed=1) as sim,
+            engine_with_outage(sim, BGAPI) as (engine, wire),
+        ):
+            uuid = await sim.place_call(CallSpec(destination="5000"))
+            conn = None
+            while conn is None or not conn.connection._jobs:
+                await anyio.sleep(0.01)
+                conn = engine.nodes[0].conn
+            while conn.connection._replies:  # bgapi's +OK Job-UUID is back
+                await anyio.sleep(0.01)
+            for client in sim_clients(sim):
+                await client.stream.aclose()
+            cut = anyio.current_time()
+            info = await sim.wait_for_hangup(uuid)
+            took = anyio.current_time() - cut
+    node = f"127.0.0.1:{sim.port}"
+    # The job's result would come after 3 s on the lost connection: the step fails at
+    # once, and its on_error waits for the reconnect (2 s) to send its commands.
+    assert info.variables["err"] == f"{node}: the peer closed the connection"
+    assert info.variables.get("result") is None
+    assert 2.0 <= took < 3.0

@@ -328,8 +328,8 @@ async def test_a_peer_that_never_answers_connect_is_closed_after_the_connect_tim
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
             port = await tg.start(server.serve)
+            started = anyio.current_time()
             async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-                started = anyio.current_time()
                 buf = bytearray()
                 assert await read_command(stream, buf) == b"connect\n\n"
                 with pytest.raises((anyio.EndOfStream, anyio.BrokenResourceError)):
