@@ -218,7 +218,12 @@ class SwitchCore:
             self.fire(ev)
 
     def _heartbeat_heard(self) -> bool:
-        return any(sink.hears("HEARTBEAT") or sink.hears("RE_SCHEDULE") for sink in self.sinks)
+        for sink in self.sinks:
+            # A sink that cannot say (written before `hears`) is taken to hear everything.
+            hears = getattr(sink, "hears", None)
+            if hears is None or hears("HEARTBEAT") or hears("RE_SCHEDULE"):
+                return True
+        return False
 
     def listening_changed(self) -> None:
         """A sink came or listens to more events: a heartbeat loop nobody heard looks again."""

@@ -78,3 +78,45 @@ def test_an_unheard_heartbeat_sleeps_until_someone_listens_then_keeps_its_schedu
         ("HEARTBEAT", start + 40),
         ("RE_SCHEDULE", start + 40),
     ]
+
+
+class OldSink:
+    """A sink written before `hears`: taken to hear everything."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self.heard: list[tuple[str, float]] = []
+
+    def offer(self, event: Event) -> None:
+        self.heard.append((event.name, self.clock.now()))
+
+    def offer_log(self, line: LogLine) -> None:
+        pass
+
+
+async def _old_sink_hears() -> list[tuple[str, float]]:
+    clock = SimClock(start=0.0, timer=anyio.current_time)
+    core = SwitchCore(
+        clock=clock, identity=SwitchIdentity(hostname="sim"), dialplan=default_dialplan()
+    )
+    sink = OldSink(clock)
+    core.sinks.append(sink)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(core.heartbeat_loop)
+        await anyio.sleep(45)
+        tg.cancel_scope.cancel()
+    return sink.heard
+
+
+def test_a_sink_that_cannot_say_what_it_hears_gets_every_beat() -> None:
+    heard = anyio.run(
+        _old_sink_hears,
+        backend="trio",
+        backend_options={"clock": trio.testing.MockClock(autojump_threshold=0)},
+    )
+    assert heard == [
+        ("HEARTBEAT", 20.0),
+        ("RE_SCHEDULE", 20.0),
+        ("HEARTBEAT", 40.0),
+        ("RE_SCHEDULE", 40.0),
+    ]
