@@ -295,3 +295,24 @@ async def test_bgapi_from_a_socket_with_myevents(
         assert event["Job-UUID"] == job.uuid
         with anyio.fail_after(5):
             assert await call.bgapi("echo again") == "again"
+
+
+async def test_in_sync_mode_the_reply_follows_the_app_events(
+    real_switch: RealSwitch, esl: InboundConnection
+) -> None:
+    async with socket_calls(real_switch, esl) as calls:
+        call = await calls.place("9001")
+        await call.myevents()
+        buffer = Collected(call.event_buffer())
+        data = commands.execute("playback", LOOP_TONE, event_uuid="sync-1")
+        started = anyio.current_time()
+        reply = await call.send(data)  # the reader handles messages in wire order
+        took = anyio.current_time() - started
+        already = [e.name for e in buffer.take() if e.get("Application-UUID") == "sync-1"]
+        assert reply.headers == {"Content-Type": "command/reply", "Reply-Text": "+OK"}
+        # The reply waits for the app, and comes between its two events: CHANNEL_EXECUTE
+        # before it, CHANNEL_EXECUTE_COMPLETE after it.
+        assert took >= 0.55
+        assert already == ["CHANNEL_EXECUTE"]
+        done = await buffer.until("CHANNEL_EXECUTE_COMPLETE", "sync-1")
+        assert done["Application-Response"] == "FILE PLAYED"
