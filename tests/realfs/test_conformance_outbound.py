@@ -105,7 +105,8 @@ async def test_execute_with_loops_returns_after_the_last_run(
         # the wait ends with it rather than waiting for a second run that never comes.
         started = anyio.current_time()
         done = await call.execute("playback", SHORT_TONE, loops=2, wait=True, event_uuid="S2")
-        assert anyio.current_time() - started < 0.45
+        # Well before LOOP_SETTLE (1 s) would have ended an undecided wait.
+        assert anyio.current_time() - started < 0.9
         assert done is not None
         assert (done.get("variable_current_loop"), done.get("variable_total_loops")) == ("1", "2")
         await anyio.sleep(0.6)
@@ -301,7 +302,7 @@ async def test_bgapi_from_a_socket_with_myevents(
             assert await call.bgapi("echo again") == "again"
 
 
-async def test_in_sync_mode_the_reply_follows_the_app_events(
+async def test_in_sync_mode_the_reply_waits_for_the_app(
     real_switch: RealSwitch, esl: InboundConnection
 ) -> None:
     async with socket_calls(real_switch, esl) as calls:
@@ -314,9 +315,9 @@ async def test_in_sync_mode_the_reply_follows_the_app_events(
         took = anyio.current_time() - started
         already = [e.name for e in buffer.take() if e.get("Application-UUID") == "sync-1"]
         assert reply.headers == {"Content-Type": "command/reply", "Reply-Text": "+OK"}
-        # The reply waits for the app, and comes between its two events: CHANNEL_EXECUTE
-        # before it, CHANNEL_EXECUTE_COMPLETE after it.
+        # The reply waits for the app: CHANNEL_EXECUTE always comes before it, and
+        # CHANNEL_EXECUTE_COMPLETE after it in most runs but not all (both orders seen).
         assert took >= 0.55
-        assert already == ["CHANNEL_EXECUTE"]
+        assert already in (["CHANNEL_EXECUTE"], ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"])
         done = await buffer.until("CHANNEL_EXECUTE_COMPLETE", "sync-1")
         assert done["Application-Response"] == "FILE PLAYED"
