@@ -263,7 +263,13 @@ async def test_xferext_divert_events_unicast_nomedia_and_exit(
         assert (await call.divert_events(False)).reply_text == "+OK events not diverted"
         apps = [("set", "xfer=yes"), ("answer", None), ("park", None)]
         assert (await call.command(commands.xferext(apps))).reply_text == "+OK"
-        await buffer.until("CHANNEL_PARK")
+        # Not the first CHANNEL_PARK: the socket app's own park may come after myevents.
+        with anyio.fail_after(5):
+            while not any(
+                e.name == "CHANNEL_EXECUTE" and e.get("Application") == "park"
+                for e in buffer.take()
+            ):
+                await anyio.sleep(0.02)
         # The new extension ends the socket application's own park; the socket stays.
         names = [(e.name, e.get("Application"), e.get("Application-Data")) for e in buffer.take()]
         socket_app = f"127.0.0.1:{real_switch.outbound_port} async full"
@@ -280,7 +286,8 @@ async def test_xferext_divert_events_unicast_nomedia_and_exit(
         assert (await call.command(commands.unicast())).reply_text == "+OK"
         assert (await call.command(commands.nomedia(call.uuid))).reply_text == "+OK"
         await call.exit()
-        assert call.closed
+        with anyio.fail_after(5):
+            await call.wait_closed()
         assert call.disconnect_notice is not None
 
 
@@ -315,9 +322,9 @@ async def test_in_sync_mode_the_reply_waits_for_the_app(
         took = anyio.current_time() - started
         already = [e.name for e in buffer.take() if e.get("Application-UUID") == "sync-1"]
         assert reply.headers == {"Content-Type": "command/reply", "Reply-Text": "+OK"}
-        # The reply waits for the app: CHANNEL_EXECUTE always comes before it, and
-        # CHANNEL_EXECUTE_COMPLETE after it in most runs but not all (both orders seen).
+        # The reply waits for the app; the app's events may come before it or after it
+        # (none, CHANNEL_EXECUTE alone, or both were seen before the reply).
         assert took >= 0.55
-        assert already in (["CHANNEL_EXECUTE"], ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"])
+        assert already in ([], ["CHANNEL_EXECUTE"], ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"])
         done = await buffer.until("CHANNEL_EXECUTE_COMPLETE", "sync-1")
         assert done["Application-Response"] == "FILE PLAYED"
