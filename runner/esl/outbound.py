@@ -44,6 +44,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_ALLOW = ("127.0.0.0/8", "::1/128")
 # mod_event_socket's answer to an empty reply, e.g. `getvar` of an unset variable.
 NOT_FOUND = "-ERR command not found"
+# mod_event_socket's reply buffer is 512 bytes: a getvar value is cut at 511.
+GETVAR_MAX = 511
 _RESUME = commands.resume()
 # `sendmsg` without a uuid acts on this call; commands.hangup() starts like this.
 _OWN_HANGUP = b"sendmsg\ncall-command: hangup\n"
@@ -154,17 +156,22 @@ class OutboundConnection(Connection):
 
         FreeSWITCH answers with the bare value as Reply-Text, and with
         `-ERR command not found` when it is unset or empty (mod_event_socket.c turns an
-        empty reply into that). The value is sent as it is, in a 512-byte buffer: a
-        longer value comes back cut at 511 bytes, and one with a line break ends at the
-        break (the rest is not a header line and is skipped). `api uuid_getvar` (full
-        control) has neither limit.
+        empty reply into that). The reply buffer holds 511 bytes: a value that fills it
+        may have been cut, so under full control it is read again with
+        `api uuid_getvar`, which has no limit. A value with a line break comes back
+        cut at the break (the rest is not a header line and is skipped).
         """
         reply = await self.send(commands.getvar(name))
         if not isinstance(reply, CommandReply):
             raise EslProtocolError(f"{self.name}: 'getvar {name}' was answered by {reply!r}")
         if reply.reply_text == NOT_FOUND:
             return None
-        return reply.reply_text
+        value = reply.reply_text
+        if len(value.encode()) >= GETVAR_MAX and self.channel_data.get("Control") == "full":
+            whole = await self.api(f"uuid_getvar {self.uuid} {name}")
+            if not whole.startswith("-ERR"):
+                return whole
+        return value
 
 
 Handler = Callable[[OutboundConnection], Awaitable[None]]

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import anyio.abc
 import pytest
-from helpers.fake_switch import DISCONNECT, plain_event, reply
+from helpers.fake_switch import DISCONNECT, api_response, plain_event, reply
 
 from runner.esl import OutboundConnection, OutboundServer
 from runner.esl.codec import Parser
@@ -62,6 +62,13 @@ async def fake_socket_app(port: int, transcript: list[bytes]) -> None:
                 await stream.send(reply("+OK will linger"))
             elif first == b"resume":
                 await stream.send(reply("+OK"))
+            elif first.startswith(b"getvar "):
+                # The switch's values: a short one, one cut by its 512-byte reply buffer.
+                values = {b"short": "abc", b"long": "x" * 511}
+                value = values.get(first.split(b" ", 1)[1], "-ERR command not found")
+                await stream.send(reply(value))
+            elif first == f"api uuid_getvar {UUID} long".encode():
+                await stream.send(api_response("x" * 600))
             elif first.split(b" ", 1)[0] == b"sendmsg":
                 await stream.send(reply("+OK"))
                 text = command.decode()
@@ -185,6 +192,23 @@ async def test_resume_and_hangup_count_whichever_api_sent_them() -> None:
 
     assert await serve_one(resumes) == [b"connect\n\n", b"resume\n\n", b"exit\n\n"]
     assert await serve_one(hangs_up) == [b"connect\n\n", HANGUP, b"exit\n\n"]
+
+
+async def test_getvar_values_and_a_cut_one_read_again_through_api() -> None:
+    seen: list[str | None] = []
+
+    async def handler(call: OutboundConnection) -> None:
+        for name in ("short", "missing", "long"):
+            seen.append(await call.getvar(name))
+
+    transcript = await serve_one(handler)
+    assert seen == ["abc", None, "x" * 600]
+    assert transcript[1:5] == [
+        b"getvar short\n\n",
+        b"getvar missing\n\n",
+        b"getvar long\n\n",
+        f"api uuid_getvar {UUID} long\n\n".encode(),
+    ]
 
 
 async def test_a_hangup_of_another_channel_still_hangs_this_call_up_at_the_end() -> None:

@@ -115,7 +115,7 @@ async def test_a_blocking_api_holds_back_later_replies(esl: InboundConnection) -
     # bgapi does not block: its reply is at once, the sleep ends in the job.
     started = anyio.current_time()
     job = await esl.connection.bgapi_start("msleep 600")
-    assert anyio.current_time() - started < 0.3
+    assert anyio.current_time() - started < 0.5  # the msleep itself is 0.6 s
     await esl.connection.ensure_background_jobs()
     assert await job.result() == "+OK"
 

@@ -55,10 +55,14 @@ async def test_getvar_answers_the_bare_value(
         # Values go out as they are: not URL-encoded, so not decoded either.
         await call.execute("set", "percent=a%41b c", wait=True)
         assert await call.getvar("percent") == "a%41b c"
-        # mod_event_socket's reply buffer is 512 bytes: longer values come back cut.
+        # mod_event_socket's reply buffer is 512 bytes: on the wire a longer value is
+        # cut at 511; getvar then reads it again with api uuid_getvar (full control).
         await call.execute("set", "long=" + "x" * 600, wait=True)
-        assert await call.getvar("long") == "x" * 511
-        assert await esl.api(f"uuid_getvar {call.uuid} long") == "x" * 600
+        cut = await call.send(b"getvar long\n\n")
+        assert cut.headers == {"Content-Type": "command/reply", "Reply-Text": "x" * 511}
+        assert await call.getvar("long") == "x" * 600
+        await call.execute("set", "exact=" + "y" * 511, wait=True)
+        assert await call.getvar("exact") == "y" * 511
         # A line break ends the Reply-Text header: the value comes back cut there, and
         # the connection stays in step.
         await call.execute("set", "lines=first\nsecond", wait=True)
@@ -101,7 +105,8 @@ async def test_execute_with_loops_returns_after_the_last_run(
         # the wait ends with it rather than waiting for a second run that never comes.
         started = anyio.current_time()
         done = await call.execute("playback", SHORT_TONE, loops=2, wait=True, event_uuid="S2")
-        assert anyio.current_time() - started < 0.45
+        # Well before LOOP_SETTLE (1 s) would have ended an undecided wait.
+        assert anyio.current_time() - started < 0.9
         assert done is not None
         assert (done.get("variable_current_loop"), done.get("variable_total_loops")) == ("1", "2")
         await anyio.sleep(0.6)
@@ -258,7 +263,13 @@ async def test_xferext_divert_events_unicast_nomedia_and_exit(
         assert (await call.divert_events(False)).reply_text == "+OK events not diverted"
         apps = [("set", "xfer=yes"), ("answer", None), ("park", None)]
         assert (await call.command(commands.xferext(apps))).reply_text == "+OK"
-        await buffer.until("CHANNEL_PARK")
+        # Not the first CHANNEL_PARK: the socket app's own park may come after myevents.
+        with anyio.fail_after(5):
+            while not any(
+                e.name == "CHANNEL_EXECUTE" and e.get("Application") == "park"
+                for e in buffer.take()
+            ):
+                await anyio.sleep(0.02)
         # The new extension ends the socket application's own park; the socket stays.
         names = [(e.name, e.get("Application"), e.get("Application-Data")) for e in buffer.take()]
         socket_app = f"127.0.0.1:{real_switch.outbound_port} async full"
@@ -275,7 +286,8 @@ async def test_xferext_divert_events_unicast_nomedia_and_exit(
         assert (await call.command(commands.unicast())).reply_text == "+OK"
         assert (await call.command(commands.nomedia(call.uuid))).reply_text == "+OK"
         await call.exit()
-        assert call.closed
+        with anyio.fail_after(5):
+            await call.wait_closed()
         assert call.disconnect_notice is not None
 
 
@@ -295,3 +307,24 @@ async def test_bgapi_from_a_socket_with_myevents(
         assert event["Job-UUID"] == job.uuid
         with anyio.fail_after(5):
             assert await call.bgapi("echo again") == "again"
+
+
+async def test_in_sync_mode_the_reply_waits_for_the_app(
+    real_switch: RealSwitch, esl: InboundConnection
+) -> None:
+    async with socket_calls(real_switch, esl) as calls:
+        call = await calls.place("9001")
+        await call.myevents()
+        buffer = Collected(call.event_buffer())
+        data = commands.execute("playback", LOOP_TONE, event_uuid="sync-1")
+        started = anyio.current_time()
+        reply = await call.send(data)  # the reader handles messages in wire order
+        took = anyio.current_time() - started
+        already = [e.name for e in buffer.take() if e.get("Application-UUID") == "sync-1"]
+        assert reply.headers == {"Content-Type": "command/reply", "Reply-Text": "+OK"}
+        # The reply waits for the app; the app's events may come before it or after it
+        # (none, CHANNEL_EXECUTE alone, or both were seen before the reply).
+        assert took >= 0.55
+        assert already in ([], ["CHANNEL_EXECUTE"], ["CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE"])
+        done = await buffer.until("CHANNEL_EXECUTE_COMPLETE", "sync-1")
+        assert done["Application-Response"] == "FILE PLAYED"
