@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from runner import __version__
+from runner.doctor import cli as doctor_cli
 from runner.esl.cli import esl_app, join_filter_args
 from runner.flow import FlowError, FlowValidationError, find_flow_files, load_flows
 from runner.flow.schema import stale_schemas, write_schemas
@@ -53,6 +54,9 @@ app.add_typer(esl_app)
 
 # -- eslflow test ... (issue 6: runner/flowtest/cli.py) ---------------------------------
 app.command(name="test")(flowtest_cli.test)
+
+# -- eslflow doctor: is a FreeSWITCH ready for eslflow? (runner/doctor/cli.py) ---------
+app.command(name="doctor")(doctor_cli.doctor)
 
 
 @app.command()

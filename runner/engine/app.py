@@ -28,9 +28,9 @@ log = logging.getLogger("runner.engine")
 WATCH_INTERVAL = 1.0
 
 
-def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -> Engine:
-    """An Engine for `config` (passwords are resolved here, once)."""
-    nodes = [
+def node_specs(config: EngineConfig) -> list[NodeSpec]:
+    """The inbound nodes of `config`, passwords resolved (ConfigError if one is missing)."""
+    return [
         NodeSpec(
             host=node.host,
             port=node.port,
@@ -40,14 +40,22 @@ def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -
         )
         for node in config.inbound
     ]
-    outbound = None
-    if config.outbound is not None:
-        o = config.outbound
-        outbound = OutboundSpec(o.host, o.port, tuple(o.allow), o.unmatched_hangup_cause)
+
+
+def outbound_spec(config: EngineConfig) -> OutboundSpec | None:
+    """The outbound listener of `config`, if it has one."""
+    o = config.outbound
+    if o is None:
+        return None
+    return OutboundSpec(o.host, o.port, tuple(o.allow), o.unmatched_hangup_cause)
+
+
+def engine_from_config(config: EngineConfig, flows: FlowSet, **kwargs: object) -> Engine:
+    """An Engine for `config` (passwords are resolved here, once)."""
     return Engine(
         flows,
-        nodes=nodes,
-        outbound=outbound,
+        nodes=node_specs(config),
+        outbound=outbound_spec(config),
         event_buffer=config.event_buffer,
         **kwargs,  # type: ignore[arg-type]
     )

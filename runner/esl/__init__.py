@@ -8,6 +8,7 @@ from runner.esl.buffer import EventBuffer, EventBufferOverflow, OverflowPolicy
 from runner.esl.codec import Parser
 from runner.esl.connection import Connection, open_connection
 from runner.esl.errors import (
+    EslAclError,
     EslAuthError,
     EslCommandError,
     EslConnectionClosed,
@@ -39,6 +40,7 @@ __all__ = [
     "CommandReply",
     "Connection",
     "DisconnectNotice",
+    "EslAclError",
     "EslAuthError",
     "EslCommandError",
     "EslConnectionClosed",

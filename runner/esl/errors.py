@@ -51,6 +51,10 @@ class EslAuthError(EslConnectionError):
     """FreeSWITCH refused our credentials or our address (ACL)."""
 
 
+class EslAclError(EslAuthError):
+    """FreeSWITCH refused our address (`apply-inbound-acl`): a `text/rude-rejection`."""
+
+
 class EslTimeoutError(EslError):
     """A command or a wait did not complete in time."""
 

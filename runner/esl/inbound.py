@@ -17,6 +17,7 @@ client hammering it would only fill its log.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from runner.esl._groups import unwrap_single
 from runner.esl.buffer import EventBuffer, OverflowPolicy
 from runner.esl.connection import UNSET, Connection, EventFormat, Timeout
 from runner.esl.errors import (
+    EslAclError,
     EslAuthError,
     EslCommandError,
     EslConnectionClosed,
@@ -59,6 +61,15 @@ class Backoff:
             delay = min(delay * self.factor, self.maximum)
 
 
+def _reason(exc: OSError) -> str:
+    """Why a connect failed, in the OS's words: anyio wraps the real error (say, ECONNREFUSED)
+    in a generic "All connection attempts failed" whose cause says what happened."""
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.errno:
+        return os.strerror(cause.errno)
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 async def _open(
     host: str,
     port: int,
@@ -80,8 +91,9 @@ async def _open(
     except TimeoutError:
         raise EslConnectionError(f"connecting to FreeSWITCH at {where} timed out") from None
     except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise EslConnectionError(f"cannot connect to FreeSWITCH at {where}: {reason}") from None
+        raise EslConnectionError(
+            f"cannot connect to FreeSWITCH at {where}: {_reason(exc)}"
+        ) from None
     conn = Connection(
         stream,
         name=where,
@@ -94,7 +106,7 @@ async def _open(
         with anyio.fail_after(timeout):
             greeting = await conn.wait_greeting()
         if isinstance(greeting, RudeRejection):
-            raise EslAuthError(
+            raise EslAclError(
                 f"FreeSWITCH at {where} refused this address (event socket ACL): "
                 f"{greeting.body.strip()}"
             )

@@ -46,6 +46,7 @@ class OutboundConnection(Connection):
     """
 
     channel_data: Event
+    peer: str = ""  # the switch's address, as the listener saw it
 
     @property
     def uuid(self) -> str:
@@ -188,6 +189,7 @@ class OutboundServer:
         conn = OutboundConnection(
             stream, name=f"outbound {address}", command_timeout=self.command_timeout
         )
+        conn.peer = address
         async with anyio.create_task_group() as tg:
             tg.start_soon(conn.run)
             try:

@@ -112,7 +112,7 @@ def test_connection_refused_exits_1_with_one_line() -> None:
     result = CliRunner().invoke(app, ["esl", "api", "status", "--port", "1"])
     assert result.exit_code == 1, result.output
     assert result.output == (
-        "eslflow: cannot connect to FreeSWITCH at 127.0.0.1:1: All connection attempts failed\n"
+        "eslflow: cannot connect to FreeSWITCH at 127.0.0.1:1: Connection refused\n"
     )
 
 

@@ -85,7 +85,11 @@ def from_env() -> RealSwitch | None:
 
 @contextmanager
 def private_switch(
-    directory: Path, *, outbound_port: int | None = None, acl: str | None = None
+    directory: Path,
+    *,
+    outbound_port: int | None = None,
+    acl: str | None = None,
+    esl_port: int | None = None,
 ) -> Iterator[RealSwitch]:
     """Start a private FreeSWITCH in `directory`; kill it when the block ends."""
     if not START.exists():
@@ -94,6 +98,8 @@ def private_switch(
     argv = ["bash", str(START), "--dir", str(directory), "--outbound", f"127.0.0.1:{port}"]
     if acl is not None:
         argv += ["--acl", acl]
+    if esl_port is not None:
+        argv += ["--esl-port", str(esl_port)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     if proc.returncode != 0:
         raise Unavailable(f"start-freeswitch failed: {proc.stderr.strip()[-2000:]}")
