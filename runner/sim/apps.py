@@ -398,7 +398,7 @@ async def app_event(session: Session, data: str | None) -> None:
 
 async def app_bridge(session: Session, data: str | None) -> None:
     """``bridge <dial string>``: originate a leg, connect both, wait for one to hang up."""
-    from runner.sim.endpoints import bridge
+    from runner.sim.bridge import bridge
 
     await bridge(session, data or "")
 

@@ -416,10 +416,21 @@ class Session:
         dest, dialplan, context = self.transfer_to
         self.transfer_to = None
         ch = self.channel
-        ch.caller.destination_number = dest
-        ch.caller.dialplan = dialplan
-        ch.caller.context = context
-        ch.caller.times.transferred = self.core.clock.micros()
+        # switch_ivr_session_transfer: the new profile remembers where the call was
+        # (RDNIS) and says where it went (Transfer-Source, also transfer_source and
+        # transfer_history); FreeSWITCH 1.10.12 shows both headers from then on.
+        profile = ch.caller
+        profile.rdnis = profile.destination_number
+        profile.destination_number = dest
+        profile.dialplan = dialplan
+        profile.context = context
+        profile.times.transferred = self.core.clock.micros()
+        epoch = int(self.core.clock.now())
+        source = f"{epoch}:{new_uuid()}:bl_xfer:{dest}/{context}/{dialplan}"
+        profile.transfer_source = source
+        history = ch.get_var("transfer_history")
+        ch.set_var("transfer_history", f"{history}|:{source}" if history else source)
+        ch.set_var("transfer_source", source)
         ch.state = ChannelState.CS_ROUTING
         self.set_running_state(ChannelState.CS_ROUTING)
         await self._route_extension()

@@ -38,3 +38,19 @@ def sim_orderings(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     value = str(getattr(request, "param", "sim"))
     monkeypatch.setenv(ORDERINGS_ENV, "sim" if value == "freeswitch" else value)
     return value
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Orderings are the simulator's: a test on the real switch runs once, not per seed."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_real = params.get("backend") == "freeswitch"
+        if on_real and str(params.get("sim_orderings", "sim")) != "sim":
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -383,6 +383,24 @@ def _seq_detail(sim: list[str], real: list[str]) -> list[str]:
     return out
 
 
+_HANGUP = re.compile(r"^([-+])(CHANNEL_HANGUP(?:_COMPLETE)?)\((.*)\)$")
+
+
+def _causes(details: list[str]) -> list[str]:
+    """A leg that hung up with another cause: one "hangup cause X -> Y" for the pair of
+    -CHANNEL_HANGUP(X) +CHANNEL_HANGUP(Y) (and the same for HANGUP_COMPLETE)."""
+    found = {(m[2], m[1]): m[3] for d in details if (m := _HANGUP.match(d))}
+    out: list[str] = []
+    for d in details:
+        m = _HANGUP.match(d)
+        if m and (m[2], "-") in found and (m[2], "+") in found:
+            if m[1] == "-":
+                out.append(f"{m[2]} cause {found[(m[2], '-')]} -> {found[(m[2], '+')]}")
+            continue
+        out.append(d)
+    return out
+
+
 def compare(scenario: str, sim: Trace, real: Trace) -> list[Divergence]:
     """Every divergence of the simulator's trace from the real switch's."""
     found: list[Divergence] = []
@@ -394,7 +412,7 @@ def compare(scenario: str, sim: Trace, real: Trace) -> list[Divergence]:
         a, b = sim.legs.get(leg, []), real.legs.get(leg, [])
         if a == b:
             continue
-        for detail in _seq_detail(sorted(a), sorted(b)):
+        for detail in _causes(_seq_detail(sorted(a), sorted(b))):
             add("events", leg, detail)
         common_a = [x for x in a if x in b]
         common_b = [x for x in b if x in a]

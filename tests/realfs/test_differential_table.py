@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import fnmatch
 
-from helpers.differential import DOC, Divergence, Known, known_differences, unlisted
+from helpers.differential import (
+    DOC,
+    Divergence,
+    Known,
+    Trace,
+    compare,
+    known_differences,
+    unlisted,
+)
 from helpers.differential_scenarios import SCENARIOS
 
 KINDS = {"events", "headers", "reply", "api", "order"}
@@ -27,3 +35,24 @@ def test_rows_are_fnmatch_patterns_over_divergences() -> None:
     assert not row.matches(Divergence("bridge_x", "order", "9002-b", "moved CHANNEL_ANSWER"))
     new = Divergence("park", "events", "9002-a", "+PRIVATE_COMMAND")
     assert unlisted([new], [row]) == [new]
+
+
+def test_a_changed_hangup_cause_is_one_divergence_per_event() -> None:
+    sim, real = Trace(), Trace()
+    sim.legs["9002-b"] = [
+        "CHANNEL_HANGUP(ALLOTTED_TIMEOUT)",
+        "CHANNEL_HANGUP_COMPLETE(ALLOTTED_TIMEOUT)",
+    ]
+    real.legs["9002-b"] = [
+        "CHANNEL_HANGUP(NORMAL_CLEARING)",
+        "CHANNEL_HANGUP_COMPLETE(NORMAL_CLEARING)",
+    ]
+    assert [d.detail for d in compare("x", sim, real)] == [
+        "CHANNEL_HANGUP cause ALLOTTED_TIMEOUT -> NORMAL_CLEARING",
+        "CHANNEL_HANGUP_COMPLETE cause ALLOTTED_TIMEOUT -> NORMAL_CLEARING",
+    ]
+    real.legs["9002-b"] = ["CHANNEL_HANGUP_COMPLETE(NORMAL_CLEARING)"]
+    assert [d.detail for d in compare("x", sim, real)] == [
+        "-CHANNEL_HANGUP(ALLOTTED_TIMEOUT)",
+        "CHANNEL_HANGUP_COMPLETE cause ALLOTTED_TIMEOUT -> NORMAL_CLEARING",
+    ]
