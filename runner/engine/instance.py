@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio
 
 from runner.engine.control import DEFAULT_STEP_BUDGET, GotoFlow, StopFlow
-from runner.engine.link import Link, StepFailed
+from runner.engine.link import InboundLink, Link, StepFailed
 from runner.engine.logs import call_uuid, flow_name, step_where
 from runner.engine.pacing import RUNAWAY_STEPS, Pacer
 from runner.engine.running import EventAccepts, Wait
@@ -379,6 +379,8 @@ class FlowInstance:
         """Start taking the first event `accepts` says yes to (before sending the command
         that causes it, so it cannot slip by)."""
         wait = Wait(name, accepts, any_channel)
+        link = self.link
+        wait.offline = isinstance(link, InboundLink) and not link.node.connected
         self.waiting = wait
         self.woken = False
         self.arms += 1

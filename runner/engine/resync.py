@@ -37,6 +37,20 @@ class Resync:
         self.sequence: int | None = None
         # Set by a reconnect; the next event's Event-Sequence tells how many were missed.
         self.reconnected = False
+        # The application waits armed when the connection was lost: only their events
+        # can have fired unseen (a wait armed during the outage sends its command on the
+        # new connection, and hears its completion there).
+        self._lost_waits: set[int] = set()
+
+    def lost(self, instances: Callable[[], list[FlowInstance]]) -> None:
+        """The connection is down: note which application waits it leaves in the dark."""
+        self._lost_waits = {
+            id(instance.waiting)
+            for instance in instances()
+            if instance.waiting is not None
+            and instance.waiting.name in APPLICATION_EVENTS
+            and not instance.waiting.offline
+        }
 
     def seen(self, event: Event) -> None:
         """Follow `Core-UUID` and `Event-Sequence` to learn what a reconnect missed.
@@ -90,6 +104,7 @@ class Resync:
         applications nested (switch_ivr_play_say.c calls switch_ivr_parse_all_events).
         """
         conn = self.conn
+        lost, self._lost_waits = self._lost_waits, set()
         try:
             # `core_uuid` is a global variable of the core (switch_core.c sets it at start).
             core = (await conn.api("global_getvar core_uuid")).strip()
@@ -119,7 +134,7 @@ class Resync:
                     )
                     continue
             wait = instance.waiting
-            if wait is not None and wait.name in APPLICATION_EVENTS:
+            if wait is not None and id(wait) in lost:
                 instance.miss(
                     wait,
                     f"the connection to {self.label} was lost while this step waited for "

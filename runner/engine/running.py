@@ -25,7 +25,7 @@ EventAccepts = Callable[[Mapping[str, str]], bool]
 class Wait:
     """An armed wait: which event the instance takes, and the one it got."""
 
-    __slots__ = ("accepts", "any_channel", "done", "error", "event", "name")
+    __slots__ = ("accepts", "any_channel", "done", "error", "event", "name", "offline")
 
     def __init__(self, name: str, accepts: EventAccepts, any_channel: bool) -> None:
         self.name = name
@@ -35,6 +35,9 @@ class Wait:
         self.event: Mapping[str, str] | None = None
         # A wait condition that raised: the waiting step fails with it.
         self.error: Exception | None = None
+        # Armed while the inbound connection was down: its command goes out on the next
+        # connection, so a reconnect cannot have hidden its event (engine/resync.py).
+        self.offline = False
 
 
 class Running(Protocol):

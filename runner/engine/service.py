@@ -280,6 +280,8 @@ class Engine:
 
     def _disconnected(self, node: _Node) -> None:
         self.metrics.connections_up.labels(node=node.spec.name).set(0)
+        if node.resync is not None:
+            node.resync.lost(self.router.instances)
 
     async def _subscribe(self, node: _Node) -> None:
         assert node.conn is not None

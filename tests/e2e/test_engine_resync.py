@@ -110,7 +110,7 @@ steps:
   - bgapi: {command: msleep, args: "3000", save: out}
   - api: "uuid_setvar ${{ uuid }} result done"
 on_error:
-  - api: "uuid_setvar ${{ uuid }} err ${{ vars.error }}"
+  - execute: "set err=${{ vars.error }}"
   - hangup
 """
 
