@@ -46,3 +46,19 @@ def json_line(data: object) -> str:
     """`data` as one JSON line that is valid UTF-8 and that no line splitter breaks."""
     text = json.dumps(data, ensure_ascii=False)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# Surrogate escapes U+DC80..U+DCFF are the bytes 0x80..0xFF the codec could not decode
+# (surrogateescape); every other surrogate has no byte form.
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def unsendable(value: str) -> str | None:
+    """Why `value` cannot go to FreeSWITCH as it is (None when it can): a NUL, which
+    mod_event_socket reads as the end of a C string, or a surrogate that stands for no
+    byte (a JSON event's `\\ud800`)."""
+    if "\0" in value:
+        return "holds a NUL byte (FreeSWITCH would cut it there)"
+    if not value.isascii() and _LONE_SURROGATE.search(value):
+        return "holds a lone surrogate that stands for no byte"
+    return None

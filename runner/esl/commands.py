@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from runner.esl.errors import EslUsageError, UnsafeValueError
+from runner.text import unsendable
 
 EventFormat = Literal["plain", "json", "xml"]
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -36,21 +37,10 @@ def _check(field: str, value: str, *, secret: bool = False) -> str:
 
 def _sendable(field: str, value: str, *, secret: bool = False) -> str:
     """Every character has bytes, and FreeSWITCH will read them all."""
-    if "\0" in value:
-        # mod_event_socket handles headers and bodies as C strings: a NUL ends the value.
-        raise UnsafeValueError(
-            field, value, "holds a NUL byte (FreeSWITCH would cut it there)", secret=secret
-        )
-    if _LONE_SURROGATE.search(value):
-        raise UnsafeValueError(
-            field, value, "holds a lone surrogate that stands for no byte", secret=secret
-        )
+    reason = unsendable(value)
+    if reason is not None:
+        raise UnsafeValueError(field, value, reason, secret=secret)
     return value
-
-
-# Surrogate escapes U+DC80..U+DCFF are the bytes 0x80..0xFF the codec could not decode
-# (surrogateescape); every other surrogate has no byte form.
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def wire_bytes(text: str) -> bytes:

@@ -23,6 +23,7 @@ from runner.flow.context import RenderContext
 from runner.flow.errors import ExpressionError, UnsafeSubstitutionError
 from runner.flow.expansion import Piece
 from runner.flow.expr import Expression, ExprSyntaxError, RawStr, compile_expression, to_text
+from runner.text import unsendable
 
 
 class TemplateSyntaxError(ValueError):
@@ -82,14 +83,16 @@ class Guard(enum.Flag):
     """No value adds arguments, applications or call legs (spaces, `&`, `{`, `,`, ...)."""
     FIXED_DIAL = 32
     """No value adds call legs or channel variables to a dial string (`,`, `|`, `{`, ...)."""
+    WHOLE_BYTES = 64
+    """Every value has bytes FreeSWITCH reads whole: no NUL, no lone surrogate."""
 
     TEXT = NONE
-    BODY = NONE
-    HEADER = NO_BREAK_IN_VALUES | SINGLE_LINE
-    APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION | NO_SCOPE
+    BODY = WHOLE_BYTES
+    HEADER = NO_BREAK_IN_VALUES | SINGLE_LINE | WHOLE_BYTES
+    APP_ARG = NO_BREAK_IN_VALUES | NO_EXPANSION | NO_SCOPE | WHOLE_BYTES
     APP_LINE = APP_ARG | SINGLE_LINE
     DIAL_ARG = APP_ARG | FIXED_DIAL
-    COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION | FIXED_SHAPE
+    COMMAND = NO_BREAK_IN_VALUES | SINGLE_LINE | NO_EXPANSION | FIXED_SHAPE | WHOLE_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,15 @@ def _enforce(text: str, pieces: list[Piece], guard: Guard, raw: bool, where: Whe
                 raise UnsafeSubstitutionError(
                     f"{_prefix(where)}value from {piece.origin} contains a line break (CR or LF); "
                     "refused: on the wire it would end this command and start another",
+                    origin=piece.origin,
+                )
+    if Guard.WHOLE_BYTES in guard:
+        for piece in pieces:
+            reason = unsendable(text[piece.start : piece.end])
+            if reason is not None:
+                raise UnsafeSubstitutionError(
+                    f"{_prefix(where)}value from {piece.origin} {reason}; refused: it cannot "
+                    "reach FreeSWITCH as it is",
                     origin=piece.origin,
                 )
     if Guard.SINGLE_LINE in guard and _breaks(text):

@@ -224,7 +224,8 @@ async def test_a_value_freeswitch_would_cut_short_is_a_step_error(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A NUL would end the value on the switch (C strings): the step fails with an error
-    naming the flow's file, line and step; on_error runs; the other call goes on."""
+    naming the flow's file, line and step and where the value came from; on_error runs;
+    the other call goes on."""
     caplog.set_level(logging.WARNING, logger="runner")
     with anyio.fail_after(15):
         async with (
@@ -242,9 +243,9 @@ async def test_a_value_freeswitch_would_cut_short_is_a_step_error(
     assert plain_info.variables["still"] == "here"
     (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert record.getMessage() == (
-        "flows/t0.yaml:8:5: flow 'raw' step api: api command holds a NUL byte (FreeSWITCH "
-        f"would cut it there); it cannot be sent to FreeSWITCH: 'uuid_setvar {uuid} y a\\x00b'; "
-        "running on_error"
+        "flows/t0.yaml:8:5: flow 'raw' step api: value from event header "
+        "Caller-Caller-ID-Name holds a NUL byte (FreeSWITCH would cut it there); refused: "
+        "it cannot reach FreeSWITCH as it is; running on_error"
     )
 
 
