@@ -1,7 +1,7 @@
 """Flow tests (`eslflow test`): simulated calls against flows, on a virtual clock.
 
 - `loader.load_test_file(path) -> TestFile` / `find_test_files(paths)`: *.test.yaml files,
-  validated (`models.TestCase`), errors as path:line:col;
+  validated (`models.case.TestCase`), errors as path:line:col;
 - `harness.run_case(case, flows) -> Run`: simulator and engine in one process on trio's
   MockClock over a MemoryNetwork; the `Outcome` (commands tied to their steps, flows
   started, logs, errors, how each call ended);

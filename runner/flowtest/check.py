@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from runner.flow.yamldoc import DataPath
 from runner.flowtest.harness import CallOutcome, Outcome, StartedFlow, format_seconds
 from runner.flowtest.loader import LoadedCase
-from runner.flowtest.models import Expect
+from runner.flowtest.models.expect import Expect
 from runner.flowtest.patterns import Pattern
 from runner.flowtest.traffic import (
     SentCommand,

@@ -46,7 +46,9 @@ from runner.esl.inbound import Backoff
 from runner.flow.errors import SourcePos
 from runner.flow.flowset import FlowSet
 from runner.flow.steps import StepBase
-from runner.flowtest.models import AppStub, Call, SwitchEvent, TestCase, call_uuid
+from runner.flowtest.models.case import TestCase
+from runner.flowtest.models.inputs import Call, SwitchEvent, call_uuid
+from runner.flowtest.models.stubs import AppStub
 from runner.flowtest.traffic import SentCommand, parse_command
 from runner.network import MemoryNetwork
 from runner.sim import CallSpec, ChannelInfo, MediaConfig, SimClock, Simulator, SimulatorError

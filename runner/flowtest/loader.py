@@ -20,7 +20,7 @@ from runner.flow.fields import describe_input
 from runner.flow.loader import TEST_SUFFIXES, is_test_file
 from runner.flow.translate import translate
 from runner.flow.yamldoc import DataPath, Document, SourceFile, parse_yaml
-from runner.flowtest.models import TestCase
+from runner.flowtest.models.case import TestCase
 
 _ROOT_NAME: Final = "the test"
 _EXPECTED: Final = "a test case (a mapping with test:, call: and expect:)"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from runner.flow.schema import SCHEMA_DIALECT
-from runner.flowtest.models import TestCase
+from runner.flowtest.models.case import TestCase
 
 TEST_SCHEMA_FILE: Final = "test.schema.json"
 

@@ -21,7 +21,7 @@ from runner.flow.flowset import FlowSet
 from runner.flowtest.check import Failure, check, races
 from runner.flowtest.harness import Run, run_case
 from runner.flowtest.loader import LoadedCase, find_test_files, load_test_file
-from runner.flowtest.models import Expect
+from runner.flowtest.models.expect import Expect
 
 Status = Literal["passed", "failed", "error"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from runner.flow.errors import SourcePos
-from runner.flowtest.models import CommandPattern, EventPattern
+from runner.flowtest.models.expect import CommandPattern, EventPattern
 
 _SOCKET_WORDS: Final = ("linger", "nolinger", "myevents", "resume", "divert_events")
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from runner.cli import app
 from runner.flow.yamldoc import parse_yaml
-from runner.flowtest.models import TestCase
+from runner.flowtest.models.case import TestCase
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "flow-tests.md").read_text()

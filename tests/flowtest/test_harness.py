@@ -14,7 +14,7 @@ from runner.flow.errors import SourcePos
 from runner.flow.yamldoc import parse_yaml
 from runner.flowtest.check import races
 from runner.flowtest.harness import Outcome, run_case
-from runner.flowtest.models import TestCase
+from runner.flowtest.models.case import TestCase
 
 FLOW_FILE = "flows/test.yaml"
 

@@ -8,7 +8,7 @@ import pytest
 
 from runner.flow import load_flow_sources
 from runner.flowtest.loader import default_flows, find_test_files, load_test_file
-from runner.flowtest.models import call_uuid
+from runner.flowtest.models.inputs import call_uuid
 from runner.flowtest.suite import unknown_flows
 
 ISSUE_EXAMPLE = """\
