@@ -12,8 +12,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from helpers.backends import Backend, Control, control, engine_at, restartable
-from helpers.engine_sim import flows
+from helpers.backends import Backend, Call, Control, control, engine_at, restartable
+from helpers.engine_sim import Wire, flows
 from helpers.freeswitch import RealSwitch
 
 from runner.engine.service import Engine
@@ -453,20 +453,10 @@ async def waiting(engine: Engine, uuid: str, name: str = "CUSTOM") -> None:
         await anyio.sleep(0.01)
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        "$\\'{system(touch MARKER)}",
-        "${system(touch MARKER)}",
-        "\\${system(touch MARKER)}",
-        "$${system(touch MARKER)}",
-    ],
-)
-async def test_a_caller_value_never_expands_on_the_switch(
-    backend: Backend, value: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    marker = tmp_path / "pwned"
-    value = value.replace("MARKER", str(marker))
+async def copy_payload(
+    backend: Backend, value: str, caplog: pytest.LogCaptureFixture
+) -> tuple[Call, Wire]:
+    """One call of GUARDED, with `value` arriving in the CUSTOM event it waits for."""
     caplog.set_level(logging.INFO, logger="runner")
     with anyio.fail_after(30):
         async with (
@@ -480,6 +470,23 @@ async def test_a_caller_value_never_expands_on_the_switch(
                 "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
             )
             await ctl.gone(call)
+    return call, wire
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$\\'{system(touch MARKER)}",
+        "${system(touch MARKER)}",
+        "\\${system(touch MARKER)}",
+        "$${system(touch MARKER)}",
+    ],
+)
+async def test_a_caller_value_never_expands_on_the_switch(
+    backend: Backend, value: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = tmp_path / "pwned"
+    call, wire = await copy_payload(backend, value.replace("MARKER", str(marker)), caplog)
     assert wire.lines(call.b_leg) == ["execute answer", "hangup CALL_REJECTED"]
     (refused,) = [m for m in caplog.messages if m.startswith("refused: ")]
     # The message names where the value came from; the reason depends on the value.
@@ -494,20 +501,9 @@ async def test_a_caller_value_never_expands_on_the_switch(
 
 @pytest.mark.parametrize("value", ["O'Brien", "50% off $5", "back\\slash", "Zoë {x} $5.00"])
 async def test_an_ordinary_caller_value_reaches_the_switch_unchanged(
-    backend: Backend, value: str
+    backend: Backend, value: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(GUARDED)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await waiting(engine, call.b_leg)
-            await ctl.conn.sendevent(
-                "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
-            )
-            await ctl.gone(call)
+    call, wire = await copy_payload(backend, value, caplog)
     assert wire.lines(call.b_leg) == [
         "execute answer",
         f"execute set eslflow_copy={value}",

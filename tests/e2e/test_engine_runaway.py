@@ -13,6 +13,7 @@ import logging
 import anyio
 import pytest
 from helpers.engine_sim import engine_on, flows
+from helpers.net import http_get_bytes
 
 from runner.engine.metrics import serve_http
 from runner.sim import CallSpec, Simulator
@@ -99,17 +100,6 @@ async def test_the_issues_goto_cycle_fails_with_the_budget_error_and_others_are_
     assert engine.metrics.instances_failed.labels(flow="spin")._value.get() == 1
 
 
-async def _http_get(port: int, path: str) -> bytes:
-    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-        await stream.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        data = b""
-        while True:
-            try:
-                data += await stream.receive()
-            except anyio.EndOfStream:
-                return data
-
-
 async def test_while_a_flow_spins_other_calls_and_healthz_are_served() -> None:
     """With a budget large enough to spin for many seconds, the spinner yields: a call
     placed next to it runs to its end and /healthz answers, while it still spins; its
@@ -127,7 +117,7 @@ async def test_while_a_flow_spins_other_calls_and_healthz_are_served() -> None:
                 await anyio.sleep(0.005)
             (spinner,) = engine.router.by_uuid[spin]
             began = anyio.current_time()
-            health = await _http_get(port, "/healthz")
+            health = await http_get_bytes(port, "/healthz")
             normal = await sim.place_call(CallSpec(destination="1001"))
             normal_info = await sim.wait_for_hangup(normal)
             served_in = anyio.current_time() - began

@@ -7,7 +7,6 @@ import contextlib
 import io
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import anyio
 import anyio.abc
 import pytest
 from helpers.fake_switch import FakeSwitch, running
+from helpers.net import free_port, http_get
 
 from runner.engine.logs import setup_logging
 from runner.engine.metrics import serve_http
@@ -63,22 +63,6 @@ async def quiet_call(port: int, *, task_status: anyio.abc.TaskStatus[None]) -> N
                         answered += 1
                         if answered == 2:  # myevents and the playback: the flow waits
                             task_status.started()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def http_get(port: int, path: str) -> str:
-    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-        await stream.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        data = b""
-        with contextlib.suppress(anyio.EndOfStream):
-            while True:
-                data += await stream.receive()
-    return data.decode()
 
 
 async def test_healthz_is_503_draining_during_a_drain_and_abandon_counts() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 from helpers.fake_switch import FakeSwitch, running
+from helpers.net import free_port, http_get
 
 pytestmark = pytest.mark.anyio
 
@@ -76,30 +77,10 @@ async def _wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-de
             await anyio.sleep(0.05)
 
 
-async def _http_get(port: int, path: str) -> str:
-    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-        await stream.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        data = b""
-        while True:
-            try:
-                data += await stream.receive()
-            except anyio.EndOfStream:
-                break
-    return data.decode()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_sighup_reloads_valid_flows_and_refuses_invalid_ones(tmp_path: Path) -> None:
     flow_file = tmp_path / "parked.yaml"
     flow_file.write_text(FLOW)
-    metrics_port = _free_port()
+    metrics_port = free_port()
     async with running(FakeSwitch()) as switch:
         with anyio.fail_after(30):
             async with await anyio.open_process(
@@ -110,9 +91,9 @@ async def test_sighup_reloads_valid_flows_and_refuses_invalid_ones(tmp_path: Pat
                 await _wait_for(
                     lambda: switch.peers and len(switch.peers[0].commands) >= 2, "subscribed"
                 )
-                health = await _http_get(metrics_port, "/healthz")
+                health = await http_get(metrics_port, "/healthz")
                 assert health.startswith("HTTP/1.1 200 OK")
-                metrics = await _http_get(metrics_port, "/metrics")
+                metrics = await http_get(metrics_port, "/metrics")
                 assert 'eslflow_connections_up{node="127.0.0.1:' in metrics
                 # A broken edit is refused; the old flows keep serving.
                 flow_file.write_text(FLOW.replace("execute: answer", "exectue: answer"))

@@ -7,13 +7,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import anyio
 import pytest
 from helpers.fake_switch import FakeSwitch, plain_event, running
+from helpers.net import free_port, http_get
 
 pytestmark = pytest.mark.anyio
 
@@ -35,22 +35,6 @@ PARK = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _http_get(port: int, path: str) -> str:
-    async with await anyio.connect_tcp("127.0.0.1", port) as stream:
-        await stream.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        data = b""
-        with contextlib.suppress(anyio.EndOfStream):
-            while True:
-                data += await stream.receive()
-    return data.decode()
-
-
 async def _run_spinning(
     tmp_path: Path, budget: int, until: str = ""
 ) -> tuple[int, str, list[str], float]:
@@ -59,7 +43,7 @@ async def _run_spinning(
     seconds SIGTERM took."""
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "spin.yaml").write_text(SPIN)
-    metrics_port = _free_port()
+    metrics_port = free_port()
     config = tmp_path / "eslflow.yaml"
     config.write_text(
         f"flows: [flows]\nmetrics: {{listen: 127.0.0.1:{metrics_port}}}\n"
@@ -78,7 +62,7 @@ async def _run_spinning(
                 await switch.peers[0].send(plain_event(PARK))
                 for _ in range(2):
                     await anyio.sleep(0.5)
-                    health.append((await _http_get(metrics_port, "/healthz")).split("\r\n")[0])
+                    health.append((await http_get(metrics_port, "/healthz")).split("\r\n")[0])
                 assert process.stderr is not None
                 chunks = []
                 while until not in b"".join(chunks).decode():

@@ -12,13 +12,14 @@ a failure: CI must run them, not skip them.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = Path(os.environ.get("ESLFLOW_FREESWITCH", REPO.parent / "shared" / "freeswitch"))
@@ -48,13 +49,6 @@ class RealSwitch:
 
 class Unavailable(Exception):
     """No real FreeSWITCH can be had; the text says why."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def new_uuid() -> str:
@@ -123,6 +117,9 @@ def private_switch(
             timeout=30,
             check=False,
         )
+
+
+__all__ = ["RealSwitch", "Unavailable", "free_port", "from_env", "new_uuid", "private_switch"]
 
 
 def required() -> bool:
