@@ -28,7 +28,7 @@ def _real_switch_or_reason(
         with private_switch(tmp_path_factory.mktemp("freeswitch")) as switch:
             yield switch
     except Unavailable as exc:
-        yield str(exc)
+        yield f"{exc} (and ESLFLOW_TEST_FREESWITCH is unset)"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import anyio
 import anyio.abc
 
 from helpers.engine_sim import Wire
-from helpers.freeswitch import RealSwitch, free_port, new_uuid, private_switch
+from helpers.freeswitch import RealSwitch, free_port, new_uuid, private_or_skip
 from runner.engine.service import Engine, NodeSpec, OutboundSpec
 from runner.esl import commands
 from runner.esl.buffer import EventBuffer
@@ -211,11 +211,11 @@ async def restartable(
             async def restart_real() -> None:
                 stack.close()
                 stack.enter_context(
-                    private_switch(directory, outbound_port=outbound_port, esl_port=port)
+                    private_or_skip(directory, outbound_port=outbound_port, esl_port=port)
                 )
 
             stack.enter_context(
-                private_switch(directory, outbound_port=outbound_port, esl_port=port)
+                private_or_skip(directory, outbound_port=outbound_port, esl_port=port)
             )
             yield sw, restart_real
         return

@@ -15,9 +15,12 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from helpers.net import free_port
 
@@ -87,7 +90,7 @@ def private_switch(
 ) -> Iterator[RealSwitch]:
     """Start a private FreeSWITCH in `directory`; kill it when the block ends."""
     if not START.exists():
-        raise Unavailable(f"no FreeSWITCH bundle at {BUNDLE} and ESLFLOW_TEST_FREESWITCH unset")
+        raise Unavailable(f"no FreeSWITCH bundle at {BUNDLE}")
     port = outbound_port or free_port()
     argv = ["bash", str(START), "--dir", str(directory), "--outbound", f"127.0.0.1:{port}"]
     if acl is not None:
@@ -119,9 +122,33 @@ def private_switch(
         )
 
 
-__all__ = ["RealSwitch", "Unavailable", "free_port", "from_env", "new_uuid", "private_switch"]
+__all__ = [
+    "RealSwitch",
+    "Unavailable",
+    "free_port",
+    "from_env",
+    "new_uuid",
+    "private_or_skip",
+    "private_switch",
+]
 
 
 def required() -> bool:
     """True where the real-switch tests must run (CI): unavailability fails them."""
     return os.environ.get("ESLFLOW_REQUIRE_FREESWITCH", "") not in ("", "0")
+
+
+@contextmanager
+def private_or_skip(directory: Path, **options: Any) -> Iterator[RealSwitch]:
+    """`private_switch` for a test that needs a switch of its own (an ACL, a restart): the
+    test skips when no bundle is here (an external ESLFLOW_TEST_FREESWITCH), or fails
+    under ESLFLOW_REQUIRE_FREESWITCH."""
+    with ExitStack() as stack:
+        try:
+            switch = stack.enter_context(private_switch(directory, **options))
+        except Unavailable as exc:
+            reason = f"no private FreeSWITCH: {exc}"
+            if required():
+                pytest.fail(reason)
+            pytest.skip(reason)
+        yield switch

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import pytest
 from helpers.conformance import esl
-from helpers.freeswitch import RealSwitch, new_uuid, private_switch
+from helpers.freeswitch import RealSwitch, new_uuid, private_or_skip
 
 from runner.esl import (
     ApiResponse,
@@ -258,25 +260,15 @@ async def test_userauth_of_a_directory_user_with_esl_permissions(
         await esl.api("reloadxml")
 
 
-async def test_an_acl_refusal_is_a_rude_rejection(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
-    try:
-        cm = private_switch(tmp_path / "acl", acl="192.0.2.0/24")
-        switch = cm.__enter__()
-    except Exception as exc:  # the bundle is missing: nothing to refuse us
-        pytest.skip(f"no private FreeSWITCH for the ACL test: {exc}")
-    try:
+async def test_an_acl_refusal_is_a_rude_rejection(tmp_path: Path) -> None:
+    with private_or_skip(tmp_path / "acl", acl="192.0.2.0/24") as switch:
         where = f"{switch.host}:{switch.port}"
         with anyio.fail_after(5), pytest.raises(EslAclError) as caught:
             async with InboundConnection.connect(switch.host, switch.port, switch.password):
                 pass  # pragma: no cover
-        assert str(caught.value) == (
-            f"FreeSWITCH at {where} refused this address (event socket ACL): {DENIED}"
-        )
-    finally:
-        cm.__exit__(None, None, None)
+    assert str(caught.value) == (
+        f"FreeSWITCH at {where} refused this address (event socket ACL): {DENIED}"
+    )
 
 
 async def test_log_frames_and_nolog(esl: InboundConnection) -> None:
