@@ -22,6 +22,7 @@ from runner.esl.messages import ApiResponse, CommandReply
 
 Reply = CommandReply | ApiResponse
 
+
 class Waiter:
     """One outstanding answer: a command's reply, a job's event, an app's completion."""
 
