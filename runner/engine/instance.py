@@ -150,6 +150,14 @@ class FlowInstance:
             self._disarm(waiting)
             waiting.done.set()
 
+    def settle(self, wait: Wait, event: Mapping[str, str]) -> None:
+        """Satisfy `wait` with `event`, an event it saw and held: a looped execute's
+        completion that no further run followed (runner/esl/loops.py)."""
+        if self.waiting is wait and not wait.done.is_set():
+            wait.event = self.interest.slim(event)
+            self._disarm(wait)
+            wait.done.set()
+
     def channel_gone(self, event: Mapping[str, str]) -> None:
         """CHANNEL_HANGUP (or a later hangup event): stop the steps, run on_hangup."""
         if self.hung_up or self.finished or self.after_hangup:

@@ -70,6 +70,10 @@ class Running(Protocol):
         """The armed event, or None when `timeout` passed first."""
         ...
 
+    def settle(self, wait: Wait, event: Mapping[str, str]) -> None:
+        """Satisfy `wait` with `event`, an event it saw and held (as if it took it then)."""
+        ...
+
     async def run_steps(self, steps: tuple[Step, ...]) -> None:
         """Run a nested list of steps."""
         ...

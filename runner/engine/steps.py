@@ -11,6 +11,7 @@ value that FreeSWITCH could expand or that would reshape an api command, unless 
 from __future__ import annotations
 
 import logging
+import math
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,6 +22,7 @@ from runner.engine.control import MAX_CALL_DEPTH, GotoFlow, StopFlow
 from runner.engine.link import StepFailed
 from runner.engine.running import Running
 from runner.esl import commands
+from runner.esl.loops import LOOP_SETTLE, LoopRuns
 from runner.flow.conditions import holds, match
 from runner.flow.context import RenderContext
 from runner.flow.models import Flow
@@ -94,16 +96,29 @@ async def execute(inst: Running, step: ExecuteStep) -> None:
     app_uuid = str(uuidlib.uuid4())
     wait = None
     bridged = False
+    # With `loops`, FreeSWITCH ends every run with its own CHANNEL_EXECUTE_COMPLETE under
+    # the same Application-UUID; the step completes at the last (runner/esl/loops.py).
+    runs = LoopRuns(args.loops) if args.wait == "complete" else None
+    settle_at = math.inf  # when a completion that may not be the last stands as the last
     if args.wait != "none":
         name = "CHANNEL_EXECUTE_COMPLETE" if args.wait == "complete" else "CHANNEL_EXECUTE"
         watch_bridge = args.app in BRIDGING_APPS and args.timeout is not None
 
         def accepts(event: Mapping[str, str]) -> bool:
-            nonlocal bridged
+            nonlocal bridged, settle_at
             # Completion is the event whose Application-UUID is our Event-UUID (capture
             # e_sendmsg: FreeSWITCH copies sendmsg's Event-UUID into it).
-            if event.get("Application-UUID") == app_uuid and event.get("Event-Name") == name:
-                return True
+            if event.get("Application-UUID") == app_uuid:
+                kind = event.get("Event-Name")
+                if kind == name:
+                    if runs is None or runs.completed(event):
+                        return True
+                    settle_at = anyio.current_time() + LOOP_SETTLE
+                    return False
+                if runs is not None and kind == "CHANNEL_EXECUTE":
+                    runs.started(event)  # another run: the completion before was not last
+                    settle_at = math.inf
+                    return False
             if watch_bridge and event.get("Event-Name") == "CHANNEL_BRIDGE":
                 bridged = True  # answered: from now on the call may last as long as it likes
             return False
@@ -119,9 +134,20 @@ async def execute(inst: Running, step: ExecuteStep) -> None:
     )
     if wait is None:
         return
-    event = await inst.wait_for(wait, args.timeout, keep_armed=True)
-    if event is None and bridged:
-        event = await inst.wait_for(wait, None)
+    deadline = math.inf if args.timeout is None else anyio.current_time() + args.timeout
+    while True:
+        now = anyio.current_time()
+        if runs is not None and runs.last is not None and settle_at <= now:
+            inst.settle(wait, runs.last)  # no further run started: that one was the last
+        if not bridged and now >= deadline:
+            event = await inst.wait_for(wait, 0)  # disarms; the event, if it just came
+            break
+        # Once a bridging app's far end answered, the call may last as long as it likes.
+        limit = settle_at if bridged else min(deadline, settle_at)
+        timeout = None if limit == math.inf else limit - now
+        event = await inst.wait_for(wait, timeout, keep_armed=True)
+        if event is not None:
+            break
     if event is None:
         assert args.timeout is not None
         if args.app in BRIDGING_APPS:

@@ -3,13 +3,9 @@
 `BackgroundJob` is the caller's handle on a `bgapi` whose BACKGROUND_JOB is awaited.
 
 `Waiter` is one outstanding answer with a deadline. `ExecuteWaiter` knows when a
-`sendmsg execute` with `loops` is really over: FreeSWITCH runs the application up to
-`loops` times under one Application-UUID, and every run ends with its own
-CHANNEL_EXECUTE_COMPLETE (`variable_current_loop` / `variable_total_loops` tell them
-apart), but it stops early after a run shorter than 0.5 s, on hangup, or on a break
-(switch_ivr.c, switch_ivr_parse_event: `aftr - b4 < 500000`). No event says "the loop
-ended early", so a completion that is not plainly the last one is held for
-`LOOP_SETTLE` seconds: the next run's CHANNEL_EXECUTE follows at once when there is one.
+`sendmsg execute` with `loops` is really over: `runner.esl.loops.LoopRuns` says whether a
+completion is surely the last run; one that is not plainly the last is held for
+`LOOP_SETTLE` seconds, as the next run's CHANNEL_EXECUTE follows at once when there is one.
 """
 
 from __future__ import annotations
@@ -21,19 +17,10 @@ import anyio
 
 from runner.esl import commands
 from runner.esl.event import Event
+from runner.esl.loops import LOOP_SETTLE, LoopRuns
 from runner.esl.messages import ApiResponse, CommandReply
 
 Reply = CommandReply | ApiResponse
-
-# switch_ivr.c repeats an application only when its run lasted at least this long (µs).
-LOOP_MIN_RUN_US = 500_000
-# A run measured between its events' timestamps is a little shorter than FreeSWITCH's own
-# measure (taken around both events); below this it surely did not repeat.
-LOOP_SHORT_RUN_US = 450_000
-# How long a completion that may be followed by another loop waits for its CHANNEL_EXECUTE.
-LOOP_SETTLE = 1.0
-# Answer-State once the channel is going down: FreeSWITCH then stops looping.
-_HANGUP_STATES = frozenset({"hangup"})
 
 
 class Waiter:
@@ -69,56 +56,47 @@ class Waiter:
             self.done.set()
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 class ExecuteWaiter(Waiter):
-    """The completion of one `sendmsg execute`, over all of its loops."""
+    """The completion of one `sendmsg execute`, over all of its loops (`LoopRuns` decides
+    which completion is the last)."""
 
-    __slots__ = ("channel", "last", "loops", "run_started", "settle_at")
+    __slots__ = ("channel", "runs", "settle_at")
 
     def __init__(
         self, what: str, timeout: float, loops: int | None, channel: str | None = None
     ) -> None:
         super().__init__(what, timeout)
         self.channel = channel  # the Unique-ID it runs on, when known
-        self.loops = 1 if loops is None else loops
-        self.last: Event | None = None
-        self.run_started: int | None = None  # Event-Date-Timestamp of this run's CHANNEL_EXECUTE
+        self.runs = LoopRuns(loops)
         self.settle_at = math.inf
+
+    @property
+    def loops(self) -> int:
+        return self.runs.loops
+
+    @property
+    def last(self) -> Event | None:
+        last = self.runs.last
+        assert last is None or isinstance(last, Event)
+        return last
 
     def on_execute(self, event: Event) -> None:
         """A CHANNEL_EXECUTE of ours: a (next) run started, so the previous was not last."""
-        self.run_started = _int(event.get("Event-Date-Timestamp"))
+        self.runs.started(event)
         self.settle_at = math.inf
 
     def on_complete(self, event: Event) -> bool:
         """A CHANNEL_EXECUTE_COMPLETE of ours; True when it is surely the last run."""
-        self.last = event
-        if self.loops == 1:
+        if self.runs.completed(event):
             return True
-        current = _int(event.get("variable_current_loop"))
-        total = _int(event.get("variable_total_loops"))
-        if current is None or total is None or (total > 0 and current >= total):
-            return True
-        if event.get("Answer-State") in _HANGUP_STATES:
-            return True
-        ended = _int(event.get("Event-Date-Timestamp"))
-        started = self.run_started
-        if started is not None and ended is not None and ended - started < LOOP_SHORT_RUN_US:
-            return True
-        self.run_started = None
         self.settle_at = anyio.current_time() + LOOP_SETTLE
         return False
 
     def settle(self, now: float) -> bool:
         """Resolve with the last completion when no further run started in time."""
-        if self.last is not None and self.settle_at <= now:
-            self.resolve(self.last)
+        last = self.last
+        if last is not None and self.settle_at <= now:
+            self.resolve(last)
             return True
         return False
 

@@ -124,6 +124,69 @@ async def test_every_basic_step_kind_on_an_inbound_call(
     assert sample("eslflow_instances_finished_total", {"flow": "steps"}) == 1
 
 
+LOOPED = (
+    "flow: looped\n"
+    + INBOUND_9003
+    + r"""
+steps:
+  - execute: answer
+  - execute: {app: playback, arg: "TONE", loops: LOOPS, save: played}
+  - execute: "set eslflow_after=${{ vars.played['variable_current_loop'] }}"
+  - hangup: NORMAL_CLEARING
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("tone", "loops", "runs"),
+    [
+        # 0.6 s a run: FreeSWITCH repeats it (switch_ivr.c repeats runs of >= 0.5 s).
+        ("tone_stream://%(600,0,440)", 3, 3),
+        # 0.2 s: FreeSWITCH stops after the first run, and no event says so.
+        ("tone_stream://%(200,0,440)", 2, 1),
+    ],
+)
+async def test_an_execute_with_loops_completes_at_its_last_run(
+    backend: Backend, tone: str, loops: int, runs: int
+) -> None:
+    flow = LOOPED.replace("TONE", tone).replace("LOOPS", str(loops))
+    with anyio.fail_after(30):
+        async with (
+            backend.start() as sw,
+            engine_at(sw, flows(flow)) as (engine, wire),
+            control(sw) as ctl,
+        ):
+            call = await ctl.originate("9003")
+            await ctl.gone(call)
+    b = call.b_leg
+    assert wire.lines(b) == [
+        "execute answer",
+        f"execute playback {tone}",
+        f"execute set eslflow_after={runs}",
+        "hangup NORMAL_CLEARING",
+    ]
+    # The set ran after the playback's last run completed, not between its runs.
+    apps = [
+        (e.get("Event-Name"), e.get("Application"), e.get("variable_current_loop"))
+        for e in call.events
+        if e.get("Unique-ID") == b and e.get("Application") in ("playback", "set")
+    ]
+    playback = [
+        (name, "playback", str(n))
+        for n in range(1, runs + 1)
+        for name in ("CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE")
+    ]
+    assert apps[: 2 * runs] == playback
+    assert [(name, app) for name, app, _ in apps[2 * runs :]] == [
+        ("CHANNEL_EXECUTE", "set"),
+        ("CHANNEL_EXECUTE_COMPLETE", "set"),
+    ]
+    end = call.last("CHANNEL_HANGUP_COMPLETE", b)
+    assert end is not None and end.get("variable_eslflow_after") == str(runs)
+    sample = engine.metrics.registry.get_sample_value
+    assert sample("eslflow_instances_finished_total", {"flow": "looped"}) == 1
+
+
 def _names_b(ctl: Control, b: str) -> list[str]:
     return [n for call in ctl.calls.values() for n in call.names(b)]
 
