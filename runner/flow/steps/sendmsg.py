@@ -73,7 +73,9 @@ class ExecuteArgs(Model):
         default=1,
         ge=-1,
         le=2_147_483_647,
-        description="How many times to run it (sendmsg `loops`); -1 repeats until stopped.",
+        description="How many times to run it (sendmsg `loops`); -1 repeats until stopped. "
+        "`wait: complete` and `save` then mean the last run (FreeSWITCH stops early after "
+        "a run shorter than 0.5 s).",
     )
     wait: Literal["none", "start", "complete"] = Field(
         default="complete",
