@@ -574,3 +574,37 @@ async def test_an_ordinary_caller_value_reaches_the_switch_unchanged(
     ]
     end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
     assert end is not None and end.get("variable_eslflow_copy") == value
+
+
+KEYS = (
+    "flow: keys\n"
+    + INBOUND_9003
+    + r"""
+steps:
+  - execute: answer
+  - wait: {event: DTMF, timeout: 5s, save: key}
+  - execute: "set eslflow_key=${{ vars.key['DTMF-Digit'] }}"
+  - xferext:
+      - "set eslflow_xfer=inline"
+      - "hangup USER_BUSY"
+"""
+)
+
+
+async def test_a_key_pressed_on_the_far_leg_and_an_inline_extension(backend: Backend) -> None:
+    with anyio.fail_after(30):
+        async with (
+            backend.start() as sw,
+            engine_at(sw, flows(KEYS)) as (engine, wire),
+            control(sw) as ctl,
+        ):
+            call = await ctl.originate("9003")
+            await waiting(engine, call.b_leg, "DTMF")
+            # DTMF sent on the a-leg is heard by the b-leg (mod_loopback).
+            await ctl.conn.api(f"uuid_send_dtmf {call.a_leg} 7")
+            await ctl.gone(call)
+    assert wire.lines(call.b_leg) == ["execute answer", "execute set eslflow_key=7", "xferext"]
+    end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
+    assert end is not None
+    assert (end.get("variable_eslflow_key"), end.get("variable_eslflow_xfer")) == ("7", "inline")
+    assert end.get("Hangup-Cause") == "USER_BUSY"
