@@ -12,7 +12,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from helpers.backends import Backend, Call, Control, control, engine_at, restartable
+from helpers.backends import Backend, Call, control, engine_at, restartable, session
 from helpers.engine_sim import Wire, flows
 from helpers.freeswitch import RealSwitch
 
@@ -83,14 +83,9 @@ async def test_every_basic_step_kind_on_an_inbound_call(
     backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="runner")
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(STEPS)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await ctl.gone(call)
+    async with session(backend, flows(STEPS)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await ctl.gone(call)
     b = call.b_leg
     assert wire.lines(b) == [
         "execute answer",
@@ -150,14 +145,9 @@ async def test_an_execute_with_loops_completes_at_its_last_run(
     backend: Backend, tone: str, loops: int, runs: int
 ) -> None:
     flow = LOOPED.replace("TONE", tone).replace("LOOPS", str(loops))
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(flow)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await ctl.gone(call)
+    async with session(backend, flows(flow)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await ctl.gone(call)
     b = call.b_leg
     assert wire.lines(b) == [
         "execute answer",
@@ -187,10 +177,6 @@ async def test_an_execute_with_loops_completes_at_its_last_run(
     assert sample("eslflow_instances_finished_total", {"flow": "looped"}) == 1
 
 
-def _names_b(ctl: Control, b: str) -> list[str]:
-    return [n for call in ctl.calls.values() for n in call.names(b)]
-
-
 OUTBOUND = r"""
 flow: socket-call
 trigger: {outbound: true}
@@ -214,17 +200,16 @@ async def test_an_outbound_socket_call_async_and_sync(
     backend: Backend, ext: str, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="runner")
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(OUTBOUND), inbound=False, outbound=True) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate(ext)
-            await ctl.gone(call)
-            # The lingering socket closes after the hangup; the instance ends with it.
-            while engine.active:
-                await anyio.sleep(0.02)
+    async with session(backend, flows(OUTBOUND), inbound=False, outbound=True) as (
+        engine,
+        wire,
+        ctl,
+    ):
+        call = await ctl.originate(ext)
+        await ctl.gone(call)
+        # The lingering socket closes after the hangup; the instance ends with it.
+        while engine.active:
+            await anyio.sleep(0.02)
     b = call.b_leg
     assert wire.lines(b) == [
         "myevents",
@@ -258,23 +243,18 @@ async def test_a_hangup_mid_step_ends_the_step_and_runs_on_hangup(
     backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="runner")
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(HANGUP_MID_STEP)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await ctl.until(
-                lambda: any(
-                    e.get("Event-Name") == "CHANNEL_EXECUTE" and e.get("Application") == "playback"
-                    for e in call.events
-                )
+    async with session(backend, flows(HANGUP_MID_STEP)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await ctl.until(
+            lambda: any(
+                e.get("Event-Name") == "CHANNEL_EXECUTE" and e.get("Application") == "playback"
+                for e in call.events
             )
-            await ctl.conn.api(f"uuid_kill {call.a_leg}")
-            await ctl.gone(call)
-            while engine.active:
-                await anyio.sleep(0.02)
+        )
+        await ctl.conn.api(f"uuid_kill {call.a_leg}")
+        await ctl.gone(call)
+        while engine.active:
+            await anyio.sleep(0.02)
     assert wire.lines(call.b_leg) == [
         "execute answer",
         "execute playback tone_stream://%(20000,0,440)",
@@ -304,14 +284,9 @@ async def test_an_err_reply_goes_to_on_error(
     backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="runner")
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(ERRORS)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await ctl.gone(call)
+    async with session(backend, flows(ERRORS)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await ctl.gone(call)
     assert wire.lines(call.b_leg) == [
         "execute answer",
         "api no_such_command now",
@@ -339,17 +314,12 @@ steps:
 
 async def test_bgapi_results_go_to_the_call_that_asked(backend: Backend) -> None:
     names = ["Alice", "Bob", "Carol", "Dave"]
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(CORRELATE)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            calls = []
-            for name in names:
-                calls.append(await ctl.originate("9003", caller_name=name))
-            for call in calls:
-                await ctl.gone(call)
+    async with session(backend, flows(CORRELATE)) as (engine, wire, ctl):
+        calls = []
+        for name in names:
+            calls.append(await ctl.originate("9003", caller_name=name))
+        for call in calls:
+            await ctl.gone(call)
     for name, call in zip(names, calls, strict=True):
         end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
         assert end is not None and end.get("variable_eslflow_who") == name
@@ -385,14 +355,9 @@ steps:
 async def test_sendevent_starts_a_channel_less_flow_and_wait_hears_its_answer(
     backend: Backend,
 ) -> None:
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(PING, PONG)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await ctl.gone(call)
+    async with session(backend, flows(PING, PONG)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await ctl.gone(call)
     assert [e.get("Event-Subclass") for e in ctl.custom] == ["eslflow::ping", "eslflow::pong"]
     assert ctl.custom[1].get("X-Pong-For") == "9003"
     end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
@@ -415,20 +380,15 @@ steps:
 async def test_a_drain_lets_the_running_call_finish_and_takes_no_new_one(
     backend: Backend,
 ) -> None:
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(DRAINED)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            first = await ctl.originate("9003")
-            while not wire.lines(first.b_leg):
-                await anyio.sleep(0.01)
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(engine.drain, 10.0)
-                await anyio.sleep(0.1)
-                late = await ctl.originate("9003")
-            await ctl.gone(first)
+    async with session(backend, flows(DRAINED)) as (engine, wire, ctl):
+        first = await ctl.originate("9003")
+        while not wire.lines(first.b_leg):
+            await anyio.sleep(0.01)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.drain, 10.0)
+            await anyio.sleep(0.1)
+            late = await ctl.originate("9003")
+        await ctl.gone(first)
     assert wire.lines(first.b_leg) == [
         "execute answer",
         "execute set eslflow_finished=yes",
@@ -521,18 +481,13 @@ async def copy_payload(
 ) -> tuple[Call, Wire]:
     """One call of GUARDED, with `value` arriving in the CUSTOM event it waits for."""
     caplog.set_level(logging.INFO, logger="runner")
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(GUARDED)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await waiting(engine, call.b_leg)
-            await ctl.conn.sendevent(
-                "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
-            )
-            await ctl.gone(call)
+    async with session(backend, flows(GUARDED)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await waiting(engine, call.b_leg)
+        await ctl.conn.sendevent(
+            "CUSTOM", {"X-For": call.b_leg, "X-Value": value}, subclass="eslflow::payload"
+        )
+        await ctl.gone(call)
     return call, wire
 
 
@@ -592,17 +547,12 @@ steps:
 
 
 async def test_a_key_pressed_on_the_far_leg_and_an_inline_extension(backend: Backend) -> None:
-    with anyio.fail_after(30):
-        async with (
-            backend.start() as sw,
-            engine_at(sw, flows(KEYS)) as (engine, wire),
-            control(sw) as ctl,
-        ):
-            call = await ctl.originate("9003")
-            await waiting(engine, call.b_leg, "DTMF")
-            # DTMF sent on the a-leg is heard by the b-leg (mod_loopback).
-            await ctl.conn.api(f"uuid_send_dtmf {call.a_leg} 7")
-            await ctl.gone(call)
+    async with session(backend, flows(KEYS)) as (engine, wire, ctl):
+        call = await ctl.originate("9003")
+        await waiting(engine, call.b_leg, "DTMF")
+        # DTMF sent on the a-leg is heard by the b-leg (mod_loopback).
+        await ctl.conn.api(f"uuid_send_dtmf {call.a_leg} 7")
+        await ctl.gone(call)
     assert wire.lines(call.b_leg) == ["execute answer", "execute set eslflow_key=7", "xferext"]
     end = call.last("CHANNEL_HANGUP_COMPLETE", call.b_leg)
     assert end is not None

@@ -249,3 +249,23 @@ async def restartable(
             yield sw, restart_sim
         finally:
             tg.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def session(
+    backend: Backend,
+    flowset: FlowSet,
+    *,
+    inbound: bool = True,
+    outbound: bool = False,
+    timeout: float = 30.0,
+) -> AsyncIterator[tuple[Engine, Wire, Control]]:
+    """A switch of `backend`'s kind, the engine under test on it, and the test's own
+    control connection, all bounded by `timeout`."""
+    with anyio.fail_after(timeout):
+        async with (
+            backend.start() as sw,
+            engine_at(sw, flowset, inbound=inbound, outbound=outbound) as (engine, wire),
+            control(sw) as ctl,
+        ):
+            yield engine, wire, ctl
