@@ -50,7 +50,7 @@ def json_line(data: object) -> str:
 
 # Surrogate escapes U+DC80..U+DCFF are the bytes 0x80..0xFF the codec could not decode
 # (surrogateescape); every other surrogate has no byte form.
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def unsendable(value: str) -> str | None:
@@ -59,6 +59,6 @@ def unsendable(value: str) -> str | None:
     byte (a JSON event's `\\ud800`)."""
     if "\0" in value:
         return "holds a NUL byte (FreeSWITCH would cut it there)"
-    if not value.isascii() and _LONE_SURROGATE.search(value):
+    if not value.isascii() and LONE_SURROGATE.search(value):
         return "holds a lone surrogate that stands for no byte"
     return None

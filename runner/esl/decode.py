@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 from runner.esl.errors import EslProtocolError, excerpt
 from runner.esl.event import ARRAY_PREFIX, ARRAY_SEPARATOR, Event, url_decode
 from runner.esl.numbers import ascii_int
+from runner.text import LONE_SURROGATE
 
 
 def decode_plain_event(body: bytes) -> Event:
@@ -95,8 +96,8 @@ def _json_text(value: object, depth: int = 1) -> str:
 
 
 # A `\uD800`-style escape decodes to a lone surrogate that no encoding can write; bytes
-# that are not UTF-8 decode to U+DC80..U+DCFF (surrogateescape) and are left alone.
-_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+# that are not UTF-8 decode to U+DC80..U+DCFF (surrogateescape) and are left alone
+# (runner.text.LONE_SURROGATE matches the former only).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -110,7 +111,7 @@ def _writable(text: str) -> str:
     Every string the codec yields then encodes back with `surrogateescape`, so a value
     copied into a command never fails to encode.
     """
-    return _LONE_SURROGATE.sub(_escaped, text)
+    return LONE_SURROGATE.sub(_escaped, text)
 
 
 def decode_json_event(body: bytes) -> Event:
