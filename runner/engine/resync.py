@@ -16,6 +16,7 @@ from collections.abc import Callable
 from runner.engine.instance import FlowInstance
 from runner.engine.link import InboundLink
 from runner.engine.metrics import Metrics
+from runner.engine.running import Wait
 from runner.esl.errors import EslError
 from runner.esl.event import Event
 from runner.esl.inbound import InboundConnection
@@ -40,12 +41,14 @@ class Resync:
         # The application waits armed when the connection was lost: only their events
         # can have fired unseen (a wait armed during the outage sends its command on the
         # new connection, and hears its completion there).
-        self._lost_waits: set[int] = set()
+        self._lost_waits: set[Wait] = set()
 
     def lost(self, instances: Callable[[], list[FlowInstance]]) -> None:
         """The connection is down: note which application waits it leaves in the dark."""
+        # The waits themselves, not their ids: a freed wait's id could be reused by a
+        # wait armed after the reconnect.
         self._lost_waits = {
-            id(instance.waiting)
+            instance.waiting
             for instance in instances()
             if instance.waiting is not None
             and instance.waiting.name in APPLICATION_EVENTS
@@ -134,7 +137,7 @@ class Resync:
                     )
                     continue
             wait = instance.waiting
-            if wait is not None and id(wait) in lost:
+            if wait is not None and wait in lost:
                 instance.miss(
                     wait,
                     f"the connection to {self.label} was lost while this step waited for "
